@@ -1,0 +1,114 @@
+"""The composition root: builds the ASGI app and wires adapters into the inner layers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bizzly.crypto import KeyRing
+from bizzly.db.engine import Database
+from bizzly.settings import Settings, get_settings
+from graphql_api.context import AppServices
+from graphql_api.schema import build_schema
+from graphql_api.view import GraphQLView
+from tenants.tokens import AccessTokens
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit with 413 before anything reads them."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send)
+            return
+        received = 0
+        too_large = False
+
+        async def limited() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    body = b'{"errors":[{"message":"Request body too large.","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def build_services(settings: Settings) -> AppServices:
+    keys = KeyRing(settings.key_ring())
+    return AppServices(
+        settings=settings,
+        db=Database(settings),
+        keys=keys,
+        tokens=AccessTokens(keys, ttl=timedelta(seconds=settings.access_token_ttl_seconds)),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    settings.check_production()
+    services = build_services(settings)
+    graphql = GraphQLView(
+        build_schema(settings),
+        services,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        allow_queries_via_get=True,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await services.db.dispose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,16 @@
+"""Every module that defines tables (composition root: alembic, the CLI, the app and the tests import it)."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = [
+    "bizzly.outbox",
+    "tenants.models",
+    "workers.models",
+]
+
+
+def import_all() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

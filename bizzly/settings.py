@@ -1,0 +1,120 @@
+"""All configuration, read once from ``BIZZLY_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_MIN_SECRET_LEN = 32
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration cannot be used (for example production without secrets)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BIZZLY_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".bizzly")
+
+    # Three database roles (DESIGN.md section 3). On SQLite all three default to the same file.
+    database_url: str = ""
+    database_owner_url: str = ""
+    maintenance_database_url: str = ""
+    database_pool_size: int = 10
+
+    broker_url: str = "memory://"
+    # Key ring: the first key encrypts, every key decrypts. Comma-separated.
+    secret_keys: str = ""
+
+    public_url: str = "http://127.0.0.1:8000"
+    dashboard_url: str = "http://127.0.0.1:3000"
+    smtp_url: str = ""
+    mail_from: str = "Bizzly <no-reply@bizzly.local>"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    graphiql: bool | None = None
+
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_days: int = Field(default=30, ge=1)
+    invitation_ttl_hours: int = Field(default=72, ge=1)
+    password_reset_ttl_minutes: int = Field(default=60, ge=5)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+
+    max_body_bytes: int = 1024 * 1024
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 15
+    graphql_max_tokens: int = 2000
+
+    outbox_lease_seconds: int = Field(default=300, ge=5)
+    outbox_max_attempts: int = Field(default=12, ge=1)
+    relay_interval_seconds: float = Field(default=1.0, gt=0)
+    scheduler_tick_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'bizzly.db'}"
+        if not self.database_owner_url:
+            self.database_owner_url = self.database_url
+        if not self.maintenance_database_url:
+            self.maintenance_database_url = self.database_url
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.env != "production"
+
+    def key_ring(self) -> list[str]:
+        """The secret keys, generating and persisting one under DATA_DIR when none is configured."""
+        keys = [k.strip() for k in self.secret_keys.split(",") if k.strip()]
+        if keys:
+            short = [k for k in keys if len(k) < _MIN_SECRET_LEN]
+            if short:
+                raise SettingsError(
+                    f"BIZZLY_SECRET_KEYS: every key needs at least {_MIN_SECRET_LEN} characters"
+                )
+            return keys
+        if self.env == "production":
+            raise SettingsError("BIZZLY_SECRET_KEYS is required in production")
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return [path.read_text().strip()]
+
+    def check_production(self) -> None:
+        """Refuse to run production on development defaults."""
+        if self.env != "production":
+            return
+        self.key_ring()
+        if self.is_sqlite:
+            raise SettingsError("production needs PostgreSQL: set BIZZLY_DATABASE_URL")
+        if self.broker_url.startswith("memory"):
+            raise SettingsError("production needs a real broker: set BIZZLY_BROKER_URL (redis:// or amqp://)")
+        if not self.smtp_url:
+            raise SettingsError("production needs BIZZLY_SMTP_URL for invitations and password resets")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,107 @@
+"""The per-request context: who is calling, for which tenant, and a tenant-bound session factory."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info as _Info
+
+from bizzly.crypto import KeyRing
+from bizzly.db.engine import Database
+from bizzly.ports import Mailer
+from bizzly.settings import Settings
+from graphql_api.errors import ApiError, bad_input, not_found, unauthenticated
+from tenants.auth import resolve_principal
+from tenants.principal import ANONYMOUS, Principal
+from tenants.tokens import AccessTokens, TokenError
+
+TENANT_HEADER = "x-bizzly-tenant"
+
+
+@dataclass(frozen=True)
+class AppServices:
+    """Long-lived objects the composition root builds once per event loop."""
+
+    settings: Settings
+    db: Database
+    keys: KeyRing
+    tokens: AccessTokens
+    mailer: Mailer | None = None
+
+
+Caller = Principal
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response | None
+    services: AppServices
+    caller: Caller
+    # Set when the request carried a bearer token that could not be used: every guarded field refuses.
+    auth_error: ApiError | None = None
+    # The tenant named by the X-Bizzly-Tenant header, resolved lazily (public calls).
+    header_slug: str | None = None
+    _header_tenant: uuid.UUID | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.client.host if self.request.client else "unknown"
+
+    async def tenant_id(self, *, slug: str | None = None) -> uuid.UUID:
+        """The caller's tenant: from the token, else from the header (or a ``tenantSlug`` input)."""
+        if self.caller.tenant_id is not None:
+            if slug is not None or self.header_slug is not None:
+                named = await self._resolve_slug(slug or self.header_slug or "")
+                if named != self.caller.tenant_id:
+                    raise bad_input("The tenant named in the request is not the one of your token.")
+            return self.caller.tenant_id
+        if slug is not None and self.header_slug is not None and slug.lower() != self.header_slug.lower():
+            raise bad_input("The X-Bizzly-Tenant header and tenantSlug name different businesses.")
+        wanted = slug or self.header_slug
+        if not wanted:
+            raise bad_input("Name the business with the X-Bizzly-Tenant header.")
+        return await self._resolve_slug(wanted)
+
+    async def _resolve_slug(self, slug: str) -> uuid.UUID:
+        from tenants.repository import TenantDirectory
+
+        if self._header_tenant is not None and slug == self.header_slug:
+            return self._header_tenant
+        async with self.services.db.public_session() as session:
+            tenant_id = await TenantDirectory(session).id_for_slug(slug)
+        if tenant_id is None:
+            raise not_found(f"No business is called {slug!r}.")
+        if slug == self.header_slug:
+            self._header_tenant = tenant_id
+        return tenant_id
+
+    async def session(self, *, write: bool = False, slug: str | None = None) -> AsyncSession:
+        """A new session bound to the caller's tenant. Use as ``async with await ctx.session():``."""
+        return self.services.db.tenant_session(await self.tenant_id(slug=slug), write=write)
+
+
+Info = _Info[Context, None]
+
+
+async def authenticate(request: Request, services: AppServices) -> tuple[Caller, ApiError | None]:
+    header = request.headers.get("authorization")
+    if not header:
+        return ANONYMOUS, None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return ANONYMOUS, unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    try:
+        return await resolve_principal(services.db, services.tokens, token.strip()), None
+    except TokenError as exc:
+        return ANONYMOUS, unauthenticated(exc.message)

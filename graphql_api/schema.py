@@ -1,0 +1,49 @@
+"""The schema: every context's Query and Mutation merged, with limits and error masking on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from bizzly.settings import Settings
+from graphql_api.accounts.queries import AccountsQuery
+from graphql_api.errors import is_expected, should_mask
+
+log = logging.getLogger("bizzly.graphql")
+
+QUERIES: tuple[type, ...] = (AccountsQuery,)
+MUTATIONS: tuple[type, ...] = ()
+
+Query = merge_types("Query", QUERIES)
+
+
+Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
+
+
+class BizzlySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors (auth, permission, bad input) are the client's business, not ours: no traceback.
+        for error in errors:
+            if not is_expected(error):
+                log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    depth = settings.graphql_max_depth if settings else 10
+    aliases = settings.graphql_max_aliases if settings else 15
+    tokens = settings.graphql_max_tokens if settings else 2000
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=depth),
+        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: MaxTokensLimiter(max_token_count=tokens),
+        lambda: MaskErrors(should_mask_error=should_mask),
+    ]
+    return BizzlySchema(query=Query, mutation=Mutation, extensions=extensions)

@@ -1,0 +1,169 @@
+"""Shared fixtures: a real database per test run (SQLite by default, PostgreSQL with
+``BIZZLY_TEST_DB=postgresql``), the app with its lifespan, and a GraphQL client.
+
+On PostgreSQL the app runs as the non-owner ``bizzly_app`` role, so row-level security is exercised; the
+owner (superuser) only creates the database and runs migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from starlette.applications import Starlette
+
+from bizzly import clock
+from bizzly.app import create_app
+from bizzly.db.base import Base
+from bizzly.db.engine import make_engine
+from bizzly.migrate import migrate
+from bizzly.model_registry import import_all
+from bizzly.settings import Settings
+from tests.support.graphql import GraphQLClient
+
+TEST_DB = os.environ.get("BIZZLY_TEST_DB", "sqlite")
+PG_HOST = os.environ.get("BIZZLY_TEST_PG_HOST", "127.0.0.1")
+PG_SUPERUSER = os.environ.get("BIZZLY_TEST_PG_SUPERUSER", "postgres")
+TEST_KEY = "test-key-" + "k" * 40
+
+
+# --- no test may reach the internet ------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        try:
+            ip = ipaddress.ip_address(host.split("%")[0])
+            allowed = ip.is_loopback
+        except ValueError:
+            allowed = host in {"localhost"}
+        if not allowed:
+            raise ConnectionRefusedError(f"tests may not reach the network: {host}")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if TEST_DB == "postgresql":
+        return
+    deselected = [i for i in items if i.get_closest_marker("postgres_only")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [i for i in items if not i.get_closest_marker("postgres_only")]
+
+
+# --- database -----------------------------------------------------------------------------------------
+
+
+def _pg_url(user: str, db: str, password: str | None = None) -> str:
+    auth = f"{user}:{password}" if password else user
+    return f"postgresql+asyncpg://{auth}@{PG_HOST}/{db}"
+
+
+async def _pg_admin(sql: str) -> None:
+    engine = make_engine(_pg_url(PG_SUPERUSER, "postgres"), null_pool=True)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    data_dir = tmp_path_factory.mktemp("bizzly-data")
+    if TEST_DB == "postgresql":
+        name = f"bizzly_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        values = {
+            "data_dir": str(data_dir),
+            "database_owner_url": _pg_url(PG_SUPERUSER, name),
+            "database_url": _pg_url("bizzly_app", name, "bizzly_app"),
+            "maintenance_database_url": _pg_url("bizzly_maint", name, "bizzly_maint"),
+        }
+    else:
+        url = f"sqlite+aiosqlite:///{Path(data_dir) / 'test.db'}"
+        values = {
+            "data_dir": str(data_dir),
+            "database_owner_url": url,
+            "database_url": url,
+            "maintenance_database_url": url,
+        }
+    migrate(Settings(env="test", secret_keys=TEST_KEY, **values))  # type: ignore[arg-type]
+    yield values
+    if TEST_DB == "postgresql":
+        asyncio.run(
+            _pg_admin(
+                f'DROP DATABASE IF EXISTS "{values["database_owner_url"].rsplit("/", 1)[1]}" WITH (FORCE)'
+            )
+        )
+
+
+def make_settings(database_settings: dict[str, str], **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"env": "test", "secret_keys": TEST_KEY, **database_settings}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(database_settings: dict[str, str]) -> Settings:
+    return make_settings(database_settings)
+
+
+async def truncate_all(owner_url: str) -> None:
+    import_all()
+    engine = make_engine(owner_url, null_pool=True)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for t in tables:
+                await conn.execute(text(f'DELETE FROM "{t}"'))
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+    if "database_settings" in request.fixturenames:
+        db = request.getfixturevalue("database_settings")
+        await truncate_all(db["database_owner_url"])
+
+
+# --- app and clients ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
