@@ -8,6 +8,8 @@ MODEL_MODULES = [
     "bizzly.outbox",
     "tenants.models",
     "workers.models",
+    "domain.customers.models",
+    "domain.privacy.audit",
 ]
 
 
