@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
+from bizzly.logs import configure_logging
+from bizzly.observability import Observability, operations_routes
 from bizzly.settings import Settings, get_settings
 from graphql_api.context import AppServices
 from graphql_api.schema import build_schema
@@ -84,6 +84,7 @@ def build_services(settings: Settings) -> AppServices:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     settings.check_production()
+    configure_logging(settings.log_level)
     services = build_services(settings)
     graphql = GraphQLView(
         build_schema(settings),
@@ -94,21 +95,34 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from bizzly.wiring import build_mailer, import_handlers
+        from workers.broker import is_embedded
+        from workers.embedded import EmbeddedWorkers
+
+        import_handlers()
+        embedded = None
+        if is_embedded(settings) and settings.embedded_workers:
+            embedded = EmbeddedWorkers(
+                settings, db=services.db, keys=services.keys, mailer_factory=build_mailer
+            )
+            await embedded.start()
+        app.state.embedded_workers = embedded
         try:
             yield
         finally:
+            if embedded is not None:
+                await embedded.stop()
             await services.db.dispose()
-
-    async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
+            *operations_routes(settings, services.db),
         ],
         lifespan=lifespan,
     )
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outermost (added last): requests refused by BodyLimit are logged and counted too.
+    app.add_middleware(Observability, routes=app.routes)
     return app

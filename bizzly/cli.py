@@ -1,4 +1,4 @@
-"""``bizzly``: serve, worker, scheduler, migrate (and later demo, chat)."""
+"""``bizzly``: serve, worker, scheduler, migrate, demo (and later chat)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,60 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         "bizzly.app:create_app",
         factory=True,
         host=host or settings.host,
-        port=port or settings.port,
+        port=settings.port if port is None else port,
         log_config=None,
+        # Our middleware writes the access log (uvicorn's would print query strings).
+        access_log=False,
         proxy_headers=True,
     )
 
 
+@app.command()
+def worker(threads: int = typer.Option(4, min=1, help="Rows processed at once by this process.")) -> None:
+    """Run a worker process: consume the outbox queue and relay due rows (redis:// or amqp:// broker)."""
+    from bizzly.wiring import build_mailer, import_handlers
+    from workers.commands import EmbeddedBrokerError, run_worker
+
+    settings = get_settings()
+    settings.check_production()
+    import_handlers()
+    try:
+        run_worker(settings, threads=threads, mailer_factory=build_mailer)
+    except EmbeddedBrokerError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler: fire periodic jobs once per tick under a database lease (redis:// or amqp://)."""
+    from bizzly.wiring import build_mailer, import_handlers
+    from workers.commands import EmbeddedBrokerError, run_scheduler
+
+    settings = get_settings()
+    settings.check_production()
+    import_handlers()
+    try:
+        run_scheduler(settings, mailer_factory=build_mailer)
+    except EmbeddedBrokerError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def demo() -> None:
+    """Seed a demo business (services, hours, help articles, a plan, customers, bookings) and print how to
+    log in. Running it again changes nothing."""
+    import asyncio
+
+    from bizzly.demo import instructions, seed
+    from bizzly.migrate import migrate as run_migrations
+
+    settings = get_settings()
+    run_migrations(settings)
+    typer.echo(instructions(asyncio.run(seed(settings)), settings))
+
+
 def main() -> None:
+    from bizzly.logs import configure_logging
+
+    configure_logging(get_settings().log_level)
     app()

@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     EXPIRED = "EXPIRED"
     WEAK_PASSWORD = "WEAK_PASSWORD"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    # A booking can no longer be changed by the customer (the cancellation cut-off has passed).
+    TOO_LATE = "TOO_LATE"
 
 
 class DomainError(Exception):

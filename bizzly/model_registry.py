@@ -9,7 +9,11 @@ MODEL_MODULES = [
     "tenants.models",
     "workers.models",
     "domain.customers.models",
+    "domain.identity.models",
     "domain.privacy.audit",
+    "domain.catalog.models",
+    "domain.scheduling.models",
+    "domain.subscriptions.models",
 ]
 
 

@@ -2,7 +2,12 @@
 
 An effect is written as an outbox row in the same transaction as the change that causes it; the relay in
 ``workers`` dispatches rows to Dramatiq and the actor marks them done. Webhooks are stored once in the inbox
-(unique per tenant, source and external id) and processed from there.
+(unique per tenant, source and external id) and processed from there: ``record_inbox`` also writes an
+``inbox.process`` outbox row in the same transaction, whose handler (in ``workers``) dispatches the event
+to the handler registered for its source (``bizzly.tasks.inbox_handler``).
+
+Handlers signal how a failure should be retried by raising ``RetryLater`` or ``PermanentFailure``; they live
+here so that every layer can raise them without importing ``workers``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,34 @@ from bizzly.crypto import KeyRing
 from bizzly.db.base import Base, TenantScoped
 from bizzly.db.tenancy import session_tenant
 from bizzly.ids import new_id
+
+INBOX_TOPIC = "inbox.process"
+
+
+class RetryLater(Exception):
+    """Raised by a handler to run the row again at ``at`` without using up an attempt (vendor rate
+    limits: HTTP 429, Meta 130429/131056, HubSpot's ten-second window).
+
+    ``topic_prefix`` (e.g. ``"hubspot."``) pushes every other pending row of the same tenant whose topic
+    starts with it to ``at`` as well: the limit is the tenant's with that provider, and other tenants are
+    not slowed."""
+
+    def __init__(
+        self, at: datetime, reason: str = "rate limited", *, topic_prefix: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.at = at
+        self.reason = reason
+        self.topic_prefix = topic_prefix
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help (bad payload, revoked connection): the row is dead.
+    ``reason`` is stored as the row's last error, so it must not contain secrets or personal data."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class OutboxStatus(StrEnum):
@@ -79,8 +112,12 @@ async def add_outbox(
     keys: KeyRing | None = None,
     available_at: datetime | None = None,
     dedupe_key: str | None = None,
+    tenant_id: uuid.UUID | None = None,
 ) -> OutboxRow:
-    """Write one effect in the caller's transaction. Pass ``keys`` to encrypt the payload at rest."""
+    """Write one effect in the caller's transaction. Pass ``keys`` to encrypt the payload at rest.
+
+    ``tenant_id`` is needed only on a maintenance session (bound to no tenant, e.g. a periodic job fanning
+    out work); a tenant session stamps its own tenant."""
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     row = OutboxRow(
         id=new_id(),
@@ -90,6 +127,8 @@ async def add_outbox(
         dedupe_key=dedupe_key,
         available_at=available_at or clock.now(),
     )
+    if tenant_id is not None:
+        row.tenant_id = tenant_id
     session.add(row)
     return row
 
@@ -97,7 +136,9 @@ async def add_outbox(
 async def record_inbox(
     session: AsyncSession, *, source: str, external_id: str, payload: str
 ) -> uuid.UUID | None:
-    """Store a webhook event once. Returns the new row's id, or None for a duplicate delivery."""
+    """Store a webhook event once, with its ``inbox.process`` outbox row in the same transaction.
+
+    Returns the new row's id, or None for a duplicate delivery (which queues nothing)."""
     tenant = session_tenant(session.sync_session)
     if tenant is None:
         raise RuntimeError("record_inbox needs a tenant-bound session")
@@ -119,4 +160,9 @@ async def record_inbox(
         stmt = insert(InboxEvent).values(values)
     result = await session.execute(stmt.returning(InboxEvent.id))
     inserted = result.scalar_one_or_none()
-    return inserted if isinstance(inserted, uuid.UUID) else None
+    if not isinstance(inserted, uuid.UUID):
+        return None
+    await add_outbox(
+        session, topic=INBOX_TOPIC, payload={"inbox_id": str(inserted)}, dedupe_key=f"inbox:{inserted}"
+    )
+    return inserted

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
 
     broker_url: str = "memory://"
+    # Prefix of the broker's keys and queue names, so several deployments (or test runs) share a broker.
+    broker_namespace: str = Field(default="bizzly", pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,60}$")
+    # On memory:// `bizzly serve` runs the relay, the scheduler and a worker inside itself; off in tests.
+    embedded_workers: bool = True
     # Key ring: the first key encrypts, every key decrypts. Comma-separated.
     secret_keys: str = ""
 
@@ -41,6 +45,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # /readyz: how long each check (database, broker) may take before the process is reported unready.
+    health_timeout_seconds: float = Field(default=2.0, gt=0)
     graphiql: bool | None = None
 
     access_token_ttl_seconds: int = Field(default=900, ge=30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -13,9 +12,12 @@ from strawberry.types import Info as _Info
 
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
+from bizzly.logs import bind_tenant
 from bizzly.ports import Mailer
 from bizzly.settings import Settings
+from domain.customers.service import customer_exists
 from graphql_api.errors import ApiError, bad_input, not_found, unauthenticated
+from graphql_api.loaders import Loaders
 from tenants.auth import resolve_principal
 from tenants.principal import ANONYMOUS, Principal
 from tenants.tokens import AccessTokens, TokenError
@@ -48,7 +50,7 @@ class Context:
     # The tenant named by the X-Bizzly-Tenant header, resolved lazily (public calls).
     header_slug: str | None = None
     _header_tenant: uuid.UUID | None = None
-    loaders: dict[str, Any] = field(default_factory=dict)
+    loaders: Loaders = field(default_factory=Loaders)
 
     @property
     def settings(self) -> Settings:
@@ -71,7 +73,9 @@ class Context:
         wanted = slug or self.header_slug
         if not wanted:
             raise bad_input("Name the business with the X-Bizzly-Tenant header.")
-        return await self._resolve_slug(wanted)
+        tenant_id = await self._resolve_slug(wanted)
+        bind_tenant(tenant_id)  # the request's log lines now name the tenant
+        return tenant_id
 
     async def _resolve_slug(self, slug: str) -> uuid.UUID:
         from tenants.repository import TenantDirectory
@@ -102,6 +106,9 @@ async def authenticate(request: Request, services: AppServices) -> tuple[Caller,
     if scheme.lower() != "bearer" or not token.strip():
         return ANONYMOUS, unauthenticated("The Authorization header must be 'Bearer <token>'.")
     try:
-        return await resolve_principal(services.db, services.tokens, token.strip()), None
+        principal = await resolve_principal(
+            services.db, services.tokens, token.strip(), customer_exists=customer_exists
+        )
+        return principal, None
     except TokenError as exc:
         return ANONYMOUS, unauthenticated(exc.message)

@@ -26,6 +26,8 @@ class UserErrorCode(Enum):
     EXPIRED = "EXPIRED"
     WEAK_PASSWORD = "WEAK_PASSWORD"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    # A booking can no longer be changed by the customer (the cancellation cut-off has passed).
+    TOO_LATE = "TOO_LATE"
 
 
 @strawberry.type

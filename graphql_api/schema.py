@@ -12,13 +12,40 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from bizzly.settings import Settings
+from graphql_api.accounts.mutations import AccountsMutation
 from graphql_api.accounts.queries import AccountsQuery
+from graphql_api.audit import AuditQuery
+from graphql_api.catalog.mutations import CatalogMutation
+from graphql_api.catalog.queries import CatalogQuery
+from graphql_api.customers.mutations import CustomersMutation
+from graphql_api.customers.queries import CustomersQuery
 from graphql_api.errors import is_expected, should_mask
+from graphql_api.identity.queries import IdentityQuery
+from graphql_api.node import NodeQuery
+from graphql_api.scheduling.mutations import SchedulingMutation
+from graphql_api.scheduling.queries import SchedulingQuery
+from graphql_api.subscriptions.mutations import SubscriptionsMutation
+from graphql_api.subscriptions.queries import SubscriptionsQuery
 
 log = logging.getLogger("bizzly.graphql")
 
-QUERIES: tuple[type, ...] = (AccountsQuery,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (
+    AccountsQuery,
+    NodeQuery,
+    CustomersQuery,
+    IdentityQuery,
+    AuditQuery,
+    CatalogQuery,
+    SchedulingQuery,
+    SubscriptionsQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    AccountsMutation,
+    CustomersMutation,
+    CatalogMutation,
+    SchedulingMutation,
+    SubscriptionsMutation,
+)
 
 Query = merge_types("Query", QUERIES)
 

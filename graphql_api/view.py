@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from bizzly.logs import bind_tenant
 from graphql_api.context import TENANT_HEADER, AppServices, Context, authenticate
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -18,9 +36,24 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(schema, **kwargs)
         self.services = services
 
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry turns only JSONDecodeError into a 400; invalid UTF-8, nesting deeper than the decoder's
+        # recursion limit and a body that is not an object (or a batch list) would be 500s.
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "Expected a JSON object.")
+        if _has_nul(value):
+            # PostgreSQL cannot store NUL in text; refuse it once here rather than in every field.
+            raise HTTPException(400, "Text may not contain NUL (\\u0000) characters.")
+        return value
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert isinstance(request, Request)
         caller, auth_error = await authenticate(request, self.services)
+        bind_tenant(caller.tenant_id)  # the request's log lines now name the token's tenant
         slug = request.headers.get(TENANT_HEADER)
         return Context(
             request=request,

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.db.engine import Database
 from tenants.models import AuthSession, Membership, StaffRole, SubjectKind
 from tenants.principal import Principal
 from tenants.tokens import AccessTokens, TokenError
 
+# Checks that a customer account still exists. The customers context lives above this layer, so the
+# composition (graphql_api.context) passes its function in.
+CustomerCheck = Callable[[AsyncSession, uuid.UUID], Awaitable[bool]]
 
-async def resolve_principal(db: Database, tokens: AccessTokens, token: str) -> Principal:
+
+async def resolve_principal(
+    db: Database, tokens: AccessTokens, token: str, *, customer_exists: CustomerCheck | None = None
+) -> Principal:
     claims = tokens.verify(token)
     async with db.tenant_session(claims.tenant_id, write=False) as session:
         auth = await session.get(AuthSession, claims.session_id)
@@ -18,6 +28,7 @@ async def resolve_principal(db: Database, tokens: AccessTokens, token: str) -> P
             auth is None
             or auth.revoked_at is not None
             or auth.subject_id != claims.subject_id
+            or auth.subject_kind != claims.kind.value
             or auth.tenant_id != claims.tenant_id
         ):
             raise TokenError("revoked")
@@ -28,6 +39,8 @@ async def resolve_principal(db: Database, tokens: AccessTokens, token: str) -> P
             if found is None:
                 raise TokenError("revoked")
             role = StaffRole(found)
+        elif customer_exists is not None and not await customer_exists(session, claims.subject_id):
+            raise TokenError("revoked")
     return Principal(
         kind=claims.kind,
         subject_id=claims.subject_id,

@@ -29,6 +29,7 @@ from bizzly.db.engine import make_engine
 from bizzly.migrate import migrate
 from bizzly.model_registry import import_all
 from bizzly.settings import Settings
+from tests.fakes.smtp import SmtpFake, running_smtp_fake
 from tests.support.graphql import GraphQLClient
 
 TEST_DB = os.environ.get("BIZZLY_TEST_DB", "sqlite")
@@ -114,7 +115,14 @@ def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
 
 
 def make_settings(database_settings: dict[str, str], **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"env": "test", "secret_keys": TEST_KEY, **database_settings}
+    # No embedded relay/scheduler/worker in tests: a test drains the outbox itself
+    # (tests.support.outbox.drain_outbox) or turns them on with embedded_workers=True.
+    values: dict[str, Any] = {
+        "env": "test",
+        "secret_keys": TEST_KEY,
+        "embedded_workers": False,
+        **database_settings,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -167,3 +175,10 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@pytest.fixture
+def smtp_fake() -> Iterator[SmtpFake]:
+    """A recording SMTP server on 127.0.0.1 (ephemeral port); point ``smtp_url`` at ``smtp_fake.url``."""
+    with running_smtp_fake() as fake:
+        yield fake

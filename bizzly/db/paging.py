@@ -60,7 +60,10 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if "t" in value:
-            return datetime.fromisoformat(str(value["t"]))
+            parsed = datetime.fromisoformat(str(value["t"]))
+            if parsed.tzinfo is None:
+                raise ValueError("cursor datetimes are aware")
+            return parsed
         if "u" in value:
             return uuid.UUID(str(value["u"]))
     return value

@@ -24,6 +24,9 @@ def sync_rls(connection: Connection, metadata: MetaData) -> None:
     for table in tenant_tables(metadata):
         if table in RLS_EXEMPT:
             continue
+        # After a downgrade some tables of the metadata no longer exist.
+        if connection.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{table}"}).scalar() is None:
+            continue
         q = f'"{table}"'
         connection.execute(text(f"ALTER TABLE {q} ENABLE ROW LEVEL SECURITY"))
         connection.execute(text(f"ALTER TABLE {q} FORCE ROW LEVEL SECURITY"))

@@ -16,6 +16,8 @@ class Customer(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "email_key"),
         Index("ix_customers_tenant_phone", "tenant_id", "phone_e164"),
+        # WhatsApp users may arrive with Meta's business-scoped user id and no phone.
+        Index("ix_customers_tenant_meta_user", "tenant_id", "meta_user_id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))

@@ -1,12 +1,16 @@
-"""Queries about the staff member who is asking."""
+"""Queries about the staff member who is asking and their team."""
 
 from __future__ import annotations
 
 import strawberry
 
-from graphql_api.accounts.types import StaffRole, Tenant, User, Viewer
+from bizzly.errors import DomainError
+from graphql_api.accounts.types import StaffMember, StaffRole, Tenant, User, Viewer
 from graphql_api.context import Info
-from graphql_api.permissions import Public
+from graphql_api.errors import from_domain
+from graphql_api.permissions import CanManageStaff, Public
+from graphql_api.relay import Connection, page_request
+from tenants import service
 from tenants.models import Tenant as TenantRow
 from tenants.models import User as UserRow
 
@@ -34,3 +38,22 @@ class AccountsQuery:
         return Viewer(
             user=User.from_model(user), tenant=Tenant.from_model(tenant), role=StaffRole(caller.role.value)
         )
+
+    @strawberry.field(
+        permission_classes=[CanManageStaff], description="The business's team, oldest member first."
+    )
+    async def staff_members(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[StaffMember]:
+        try:
+            request = page_request(first=first, after=after, last=last, before=before)
+            async with await info.context.session() as s:
+                page, users = await service.staff_members(s, request=request)
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        return Connection[StaffMember].from_page(page, lambda m: StaffMember.from_model(m, users[m.user_id]))

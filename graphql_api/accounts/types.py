@@ -1,13 +1,29 @@
-"""GraphQL types of tenants, staff users and memberships."""
+"""GraphQL types of tenants, staff users and memberships, and the accounts mutations' payloads."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+from datetime import date
 from enum import Enum
 
 import strawberry
 from strawberry import relay
 
-from tenants import models
+from graphql_api.context import Info
+from graphql_api.errors import UserError, forbidden, unauthenticated
+from tenants import models, service
+from tenants.permissions import Permission, role_can
+
+
+def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
+    ids: list[uuid.UUID | None] = []
+    for node_id in node_ids:
+        try:
+            ids.append(uuid.UUID(str(node_id)))
+        except ValueError:
+            ids.append(None)
+    return ids
 
 
 @strawberry.enum
@@ -27,7 +43,7 @@ class Tenant(relay.Node):
     cancellation_cutoff_hours: int
     minimum_notice_minutes: int
     slot_step_minutes: int
-    closed_dates: list[str]
+    closed_dates: list[date] = strawberry.field(description="Days the business is closed, in its time zone.")
 
     @classmethod
     def from_model(cls, tenant: models.Tenant) -> Tenant:
@@ -40,8 +56,24 @@ class Tenant(relay.Node):
             cancellation_cutoff_hours=tenant.cancellation_cutoff_hours,
             minimum_notice_minutes=tenant.minimum_notice_minutes,
             slot_step_minutes=tenant.slot_step_minutes,
-            closed_dates=list(tenant.closed_dates or []),
+            closed_dates=sorted(date.fromisoformat(d) for d in tenant.closed_dates or []),
         )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Tenant | None]:
+        """A caller (staff or customer) sees their own business only."""
+        caller = info.context.caller
+        if caller.kind is None or caller.tenant_id is None:
+            raise unauthenticated()
+        ids = _uuids(node_ids)
+        if caller.tenant_id not in ids:
+            return [None] * len(ids)
+        async with info.context.services.db.tenant_session(caller.tenant_id, write=False) as s:
+            row = await service.get_tenant(s, caller.tenant_id)
+        found = cls.from_model(row) if row is not None else None
+        return [found if i == caller.tenant_id else None for i in ids]
 
 
 @strawberry.type
@@ -54,9 +86,129 @@ class User(relay.Node):
     def from_model(cls, user: models.User) -> User:
         return cls(id=str(user.id), email=user.email, name=user.name)
 
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[User | None]:
+        """Staff see themselves; those who manage the team see its members too. Customers see none."""
+        caller = info.context.caller
+        if caller.kind is None:
+            raise unauthenticated()
+        ids = _uuids(node_ids)
+        if not caller.is_staff or caller.tenant_id is None or caller.role is None:
+            return [None] * len(ids)
+        if not role_can(caller.role, Permission.MANAGE_STAFF):
+            ids = [i if i == caller.subject_id else None for i in ids]
+        wanted = [i for i in ids if i is not None]
+        async with info.context.services.db.tenant_session(caller.tenant_id, write=False) as s:
+            users = await service.team_users(s, wanted) if wanted else {}
+        return [cls.from_model(users[i]) if i is not None and i in users else None for i in ids]
+
 
 @strawberry.type
 class Viewer:
     user: User
     tenant: Tenant
     role: StaffRole
+
+
+@strawberry.type(description="A person on a business's team, with their role there.")
+class StaffMember(relay.Node):
+    id: relay.NodeID[str]
+    role: StaffRole
+    user: User
+
+    @classmethod
+    def from_model(cls, membership: models.Membership, user: models.User) -> StaffMember:
+        return cls(id=str(membership.id), role=StaffRole(membership.role), user=User.from_model(user))
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[StaffMember | None]:
+        """Members of the caller's business, for those who manage the team (as ``staffMembers``)."""
+        caller = info.context.caller
+        if caller.kind is None:
+            raise unauthenticated()
+        if not caller.is_staff or caller.role is None or caller.tenant_id is None:
+            raise forbidden("Only the business's staff can do this.")
+        if not role_can(caller.role, Permission.MANAGE_STAFF):
+            raise forbidden(f"Your role ({caller.role.value}) cannot do this.")
+        ids = _uuids(node_ids)
+        wanted = [i for i in ids if i is not None]
+        async with info.context.services.db.tenant_session(caller.tenant_id, write=False) as s:
+            found = await service.members_by_ids(s, wanted) if wanted else {}
+        return [cls.from_model(*found[i]) if i is not None and i in found else None for i in ids]
+
+
+@strawberry.type
+class SignUpPayload:
+    tenant: Tenant | None = None
+    user: User | None = None
+    access_token: str | None = None
+    refresh_token: str | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogInPayload:
+    access_token: str | None = None
+    refresh_token: str | None = None
+    tenant: Tenant | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RefreshTokenPayload:
+    access_token: str | None = None
+    refresh_token: str | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AcceptInvitationPayload:
+    access_token: str | None = None
+    refresh_token: str | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AddStaffMemberPayload:
+    member: StaffMember | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ChangeStaffRolePayload:
+    member: StaffMember | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RemoveStaffMemberPayload:
+    ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RequestPasswordResetPayload:
+    ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ResetPasswordPayload:
+    ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogOutPayload:
+    ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdateTenantSettingsPayload:
+    tenant: Tenant | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

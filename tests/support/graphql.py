@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,15 @@ CONTRACT_DIR = Path(os.environ.get("BIZZLY_SHARED_DIR", REPO.parent / "shared"))
 
 def contract_operations() -> dict[str, str]:
     """Every operation of ``../shared/contract/*.graphql``, by name, as printable documents."""
+    # Parsed once per version of the files: every ``gql.op`` call asks, and parsing costs ~15 ms.
+    files = tuple((path, path.stat().st_mtime_ns) for path in sorted(CONTRACT_DIR.glob("*.graphql")))
+    return dict(_parse_contract(files))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_contract(files: tuple[tuple[Path, int], ...]) -> dict[str, str]:
     ops: dict[str, str] = {}
-    for path in sorted(CONTRACT_DIR.glob("*.graphql")):
+    for path, _ in files:
         document = parse(path.read_text())
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode) and definition.name:
@@ -67,7 +75,11 @@ class GraphQLClient:
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
         )
-        return Result(status=response.status_code, body=response.json())
+        try:
+            body = response.json()
+        except ValueError:  # strawberry answers 400s in plain text
+            body = {"text": response.text}
+        return Result(status=response.status_code, body=body)
 
     async def op(self, name: str, variables: dict[str, Any] | None = None, **kw: Any) -> Result:
         """Send one operation of the contract, exactly as the dashboard sends it."""

@@ -1,0 +1,1 @@
+"""Services, prices, business hours and help articles."""

@@ -1,0 +1,185 @@
+"""Customer mutations: staff create and edit accounts; customers register, log in and edit their profile.
+
+Each resolver owns its transaction: a ``DomainError`` inside it rolls everything back and becomes the
+payload's ``errors`` (nothing written). Every change is audited by the service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import strawberry
+
+from bizzly.errors import DomainError
+from domain.customers import service
+from graphql_api.accounts.mutations import TokenExchange
+from graphql_api.context import Info
+from graphql_api.customers.payloads import (
+    CreateCustomerInput,
+    CreateCustomerPayload,
+    CustomerLogInInput,
+    CustomerLogInPayload,
+    RegisterCustomerInput,
+    RegisterCustomerPayload,
+    UpdateCustomerInput,
+    UpdateCustomerPayload,
+    UpdateMyProfileInput,
+    UpdateMyProfilePayload,
+)
+from graphql_api.customers.types import Customer
+from graphql_api.errors import ApiError, UserError, UserErrorCode, user_errors
+from graphql_api.permissions import CanOperate, IsCustomer
+from graphql_api.relay import parse_id
+from tenants.service import staff_actor
+from tenants.validation import InputErrors
+
+
+def _errors(exc: DomainError) -> list[UserError]:
+    if isinstance(exc, InputErrors):
+        return [e for inner in exc.errors for e in user_errors(inner)]
+    return user_errors(exc)
+
+
+def _tenant_errors(exc: ApiError) -> list[UserError]:
+    """An unknown or contradictory ``tenantSlug`` is the input's fault: a payload error on that field."""
+    code = UserErrorCode.NOT_FOUND if exc.code == "NOT_FOUND" else UserErrorCode.INVALID
+    return [UserError(field="tenantSlug", message=str(exc), code=code)]
+
+
+def _unset(value: Any) -> Any:
+    """Strawberry's UNSET (field omitted) becomes the service's UNSET (unchanged)."""
+    return service.UNSET if value is strawberry.UNSET else value
+
+
+@strawberry.type
+class CustomersMutation:
+    @strawberry.mutation(permission_classes=[CanOperate], description="Staff add a customer account.")
+    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CreateCustomerPayload:
+        ctx = info.context
+        try:
+            async with await ctx.session(write=True) as s, s.begin():
+                tenant = await service.current_tenant(s)
+                row = await service.create_customer(
+                    s,
+                    tenant=tenant,
+                    actor=await staff_actor(s, ctx.caller),
+                    name=input.name,
+                    email=input.email,
+                    phone=input.phone,
+                )
+        except DomainError as exc:
+            return CreateCustomerPayload(errors=_errors(exc))
+        return CreateCustomerPayload(customer=Customer.from_model(row))
+
+    @strawberry.mutation(
+        permission_classes=[CanOperate],
+        description="Staff edit a customer: omitted fields are unchanged, a null phone clears it.",
+    )
+    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> UpdateCustomerPayload:
+        ctx = info.context
+        try:
+            customer_id = parse_id(input.id, "Customer", field="id")
+            async with await ctx.session(write=True) as s, s.begin():
+                tenant = await service.current_tenant(s)
+                row = await service.update_customer(
+                    s,
+                    tenant=tenant,
+                    actor=await staff_actor(s, ctx.caller),
+                    customer_id=customer_id,
+                    name=_unset(input.name),
+                    email=_unset(input.email),
+                    phone=_unset(input.phone),
+                )
+        except DomainError as exc:
+            return UpdateCustomerPayload(errors=_errors(exc))
+        return UpdateCustomerPayload(customer=Customer.from_model(row))
+
+    @strawberry.mutation(
+        permission_classes=[TokenExchange],
+        description="A customer creates an account on the business's website and is logged in.",
+    )
+    async def register_customer(self, info: Info, input: RegisterCustomerInput) -> RegisterCustomerPayload:
+        ctx = info.context
+        services = ctx.services
+        try:
+            tenant_id = await ctx.tenant_id(slug=input.tenant_slug)
+        except ApiError as exc:
+            return RegisterCustomerPayload(errors=_tenant_errors(exc))
+        try:
+            async with services.db.tenant_session(tenant_id, write=True) as s, s.begin():
+                tenant = await service.current_tenant(s)
+                done = await service.register_customer(
+                    s,
+                    tenant=tenant,
+                    tokens=services.tokens,
+                    settings=services.settings,
+                    name=input.name,
+                    email=input.email,
+                    password=input.password,
+                    phone=input.phone,
+                )
+        except DomainError as exc:
+            return RegisterCustomerPayload(errors=_errors(exc))
+        return RegisterCustomerPayload(
+            customer=Customer.from_model(done.customer),
+            access_token=done.tokens.access_token,
+            refresh_token=done.tokens.refresh_token,
+        )
+
+    @strawberry.mutation(
+        permission_classes=[TokenExchange],
+        description="A customer logs in on the business's website (failed attempts are throttled).",
+    )
+    async def customer_log_in(self, info: Info, input: CustomerLogInInput) -> CustomerLogInPayload:
+        ctx = info.context
+        services = ctx.services
+        try:
+            tenant_id = await ctx.tenant_id(slug=input.tenant_slug)
+        except ApiError as exc:
+            return CustomerLogInPayload(errors=_tenant_errors(exc))
+        try:
+            # The failure count of a refused attempt is committed with the transaction, then reported.
+            async with services.db.tenant_session(tenant_id, write=True) as s, s.begin():
+                tenant = await service.current_tenant(s)
+                outcome = await service.customer_log_in(
+                    s,
+                    tenant=tenant,
+                    tokens=services.tokens,
+                    settings=services.settings,
+                    keys=services.keys,
+                    email=input.email,
+                    password=input.password,
+                    client_ip=ctx.client_ip,
+                )
+        except DomainError as exc:
+            return CustomerLogInPayload(errors=_errors(exc))
+        if outcome.error is not None or outcome.value is None:
+            return CustomerLogInPayload(errors=_errors(outcome.error) if outcome.error else [])
+        return CustomerLogInPayload(
+            customer=Customer.from_model(outcome.value.customer),
+            access_token=outcome.value.tokens.access_token,
+            refresh_token=outcome.value.tokens.refresh_token,
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsCustomer],
+        description="A customer edits their own name and phone (a null phone clears it).",
+    )
+    async def update_my_profile(self, info: Info, input: UpdateMyProfileInput) -> UpdateMyProfilePayload:
+        ctx = info.context
+        customer_id = ctx.caller.subject_id
+        assert isinstance(customer_id, uuid.UUID)
+        try:
+            async with await ctx.session(write=True) as s, s.begin():
+                tenant = await service.current_tenant(s)
+                row = await service.update_my_profile(
+                    s,
+                    tenant=tenant,
+                    customer_id=customer_id,
+                    name=_unset(input.name),
+                    phone=_unset(input.phone),
+                )
+        except DomainError as exc:
+            return UpdateMyProfilePayload(errors=_errors(exc))
+        return UpdateMyProfilePayload(customer=Customer.from_model(row))

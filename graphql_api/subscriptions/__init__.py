@@ -1,0 +1,1 @@
+"""Plans, customer subscriptions and their quotas."""
