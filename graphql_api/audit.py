@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
@@ -9,11 +10,12 @@ from strawberry import relay
 
 from bizzly.errors import DomainError
 from domain.privacy.audit import AuditEntry as AuditRow
-from domain.privacy.audit_repository import audit_entries
+from domain.privacy.audit_repository import audit_entries, audit_entries_by_ids
 from graphql_api.context import Info
 from graphql_api.errors import from_domain
-from graphql_api.permissions import CanManageIntegrations
-from graphql_api.relay import Connection, gid, page_request
+from graphql_api.permissions import CanManageIntegrations, staff_can
+from graphql_api.relay import Connection, gid, node_uuids, page_request
+from tenants.permissions import Permission
 
 
 @strawberry.type(description="One change: who did what to which object.")
@@ -27,6 +29,19 @@ class AuditEntry(relay.Node):
     subject_id: relay.GlobalID | None = strawberry.field(description="The object's global id.")
     detail: str | None
     created_at: datetime
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[AuditEntry | None]:
+        """Only those who may read the audit log (owners and admins) can fetch an entry."""
+        ids = node_uuids(node_ids)
+        if not staff_can(info, Permission.MANAGE_INTEGRATIONS):
+            return [None for _ in ids]
+        async with await info.context.session() as session:
+            rows = await audit_entries_by_ids(session, [i for i in ids if i is not None])
+        found = {r.id: r for r in rows}
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
 
     @classmethod
     def from_model(cls, row: AuditRow) -> AuditEntry:

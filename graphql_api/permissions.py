@@ -64,6 +64,12 @@ class _StaffPermission(_Guard):
         return True
 
 
+def staff_can(info: Info, permission: Permission) -> bool:
+    """Whether the caller is staff whose role grants ``permission`` (for visibility, not for refusing)."""
+    caller = info.context.caller
+    return caller.is_staff and caller.role is not None and role_can(caller.role, permission)
+
+
 def staff(permission: Permission) -> type[BasePermission]:
     """A permission class for one cell of DESIGN.md's table."""
     return type(f"Staff_{permission.name}", (_StaffPermission,), {"permission": permission})
@@ -88,4 +94,5 @@ __all__ = [
     "IsCustomer",
     "Public",
     "staff",
+    "staff_can",
 ]

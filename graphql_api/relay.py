@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import strawberry
@@ -60,3 +60,14 @@ def parse_id(value: Any, type_name: str, *, field: str) -> uuid.UUID:
         return uuid.UUID(parsed.node_id)
     except ValueError as exc:
         raise NotFound(f"No {type_name} with this id.", field=field) from exc
+
+
+def node_uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
+    """The row ids inside ``resolve_nodes``' node ids; a malformed one is None (it resolves to nothing)."""
+    found: list[uuid.UUID | None] = []
+    for node_id in node_ids:
+        try:
+            found.append(uuid.UUID(str(node_id)))
+        except ValueError:
+            found.append(None)
+    return found

@@ -146,6 +146,17 @@ async def truncate_all(owner_url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its lowest cost: the suites hash hundreds of passwords and what they check (which
+    password is accepted) does not depend on the cost. ``test_passwords_and_rules`` checks the real one."""
+    from argon2 import PasswordHasher
+
+    from tenants import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
 async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     clock.reset()
     yield

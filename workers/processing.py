@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from bizzly.crypto import DecryptionError
+from bizzly.logs import log_context
+from bizzly.metrics import OUTBOX_PROCESSED
 from bizzly.outbox import OutboxRow, OutboxStatus, PermanentFailure, RetryLater
 from bizzly.tasks import OutboxHandler, TaskContext, get_outbox_handler
 from workers import handlers as _builtin_handlers  # noqa: F401 - registers email.send, inbox.process
@@ -173,9 +175,15 @@ def _failed(res: Resources, run: _Run, exc: Exception) -> tuple[str, dict[str, A
 
 async def process_row(res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUID) -> str | None:
     """Run the row's handler unless it already ran. Returns the row's status afterwards (None: no row)."""
-    if res.db.dialect == "postgresql":
-        return await _process_locked(res, tenant_id, row_id)
-    return await _process_single_writer(res, tenant_id, row_id)
+    with log_context(tenant_id=tenant_id):
+        if res.db.dialect == "postgresql":
+            return await _process_locked(res, tenant_id, row_id)
+        return await _process_single_writer(res, tenant_id, row_id)
+
+
+def _count(run: _Run, status: str) -> str:
+    OUTBOX_PROCESSED.labels(topic=run.topic, outcome=status).inc()
+    return status
 
 
 async def _process_locked(res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUID) -> str | None:
@@ -198,7 +206,7 @@ async def _process_locked(res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUI
                 status, values = _done()
         await _finish(session, row_id, **values)
         await _push_siblings(session, run, values)
-        return status
+        return _count(run, status)
 
 
 async def _process_single_writer(res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUID) -> str | None:
@@ -228,7 +236,7 @@ async def _process_single_writer(res: Resources, tenant_id: uuid.UUID, row_id: u
         await _finish(session, row_id, **values)
         await _push_siblings(session, run, values)
         await session.commit()
-        return status
+        return _count(run, status)
 
 
 async def _push_siblings(session: AsyncSession, run: _Run, values: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from bizzly.db.engine import Database, MaintenanceUse
+from bizzly.metrics import OUTBOX_DISPATCHED
 from bizzly.outbox import OutboxRow, OutboxStatus
 from bizzly.settings import Settings
 
@@ -75,6 +76,7 @@ async def claim_due(session: AsyncSession, settings: Settings, *, limit: int = B
         if lost:
             row.last_error = "lease expired: the worker running it was lost"
         claimed.append(Dispatch(tenant_id=row.tenant_id, row_id=row.id))
+        OUTBOX_DISPATCHED.labels(topic=row.topic).inc()
     await session.flush()
     return claimed
 

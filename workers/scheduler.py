@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly import clock
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database, MaintenanceUse
+from bizzly.metrics import SCHEDULER_TICKS
 from bizzly.settings import Settings
 from bizzly.tasks import Job, JobContext, periodic_jobs
 from workers import jobs as _builtin_jobs  # noqa: F401 - registers the housekeeping jobs
@@ -131,6 +132,7 @@ class Scheduler:
                 return False
             ctx = JobContext(session=session, tick=tick, settings=self.settings, keys=self.keys, db=self.db)
             await job.run(ctx)
+        SCHEDULER_TICKS.labels(job=job.name).inc()
         for callback in ctx._after_commit:
             await callback()
         return True

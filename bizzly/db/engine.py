@@ -25,6 +25,7 @@ class MaintenanceUse(StrEnum):
 
     LOGIN = "login across memberships"
     SIGNUP = "create a tenant and its owner"
+    PASSWORD_RESET = "mail a staff member's reset link under a tenant of theirs"
     WEBHOOK_ROUTING = "route a webhook to its tenant by an external id"
     OUTBOX_RELAY = "dispatch outbox rows of every tenant"
     SCHEDULER = "fire periodic work for every tenant"

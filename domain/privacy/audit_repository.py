@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,3 +40,10 @@ async def audit_entries(
 ) -> Page[AuditEntry]:
     """One page of the session's tenant's audit log, newest first."""
     return await AuditLog(session).page(page, action=action)
+
+
+async def audit_entries_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AuditEntry]:
+    """The session's tenant's entries among ``ids`` (others' ids simply find nothing)."""
+    log = AuditLog(session)
+    stmt = select(AuditEntry).where(AuditEntry.tenant_id == log.tenant_id, AuditEntry.id.in_(list(ids)))
+    return list((await session.execute(stmt)).scalars().all())

@@ -253,7 +253,7 @@ class AccountsMutation:
         services = ctx.services
         try:
             if tenant_slug is None or not tenant_slug.strip():
-                async with services.db.maintenance_session(MaintenanceUse.LOGIN) as s, s.begin():
+                async with services.db.maintenance_session(MaintenanceUse.PASSWORD_RESET) as s, s.begin():
                     await service.request_password_reset(
                         s, keys=services.keys, settings=services.settings, email=email
                     )

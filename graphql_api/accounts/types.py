@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import date
 from enum import Enum
@@ -12,18 +11,9 @@ from strawberry import relay
 
 from graphql_api.context import Info
 from graphql_api.errors import UserError, forbidden, unauthenticated
+from graphql_api.relay import node_uuids
 from tenants import models, service
 from tenants.permissions import Permission, role_can
-
-
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    ids: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            ids.append(uuid.UUID(str(node_id)))
-        except ValueError:
-            ids.append(None)
-    return ids
 
 
 @strawberry.enum
@@ -67,7 +57,7 @@ class Tenant(relay.Node):
         caller = info.context.caller
         if caller.kind is None or caller.tenant_id is None:
             raise unauthenticated()
-        ids = _uuids(node_ids)
+        ids = node_uuids(node_ids)
         if caller.tenant_id not in ids:
             return [None] * len(ids)
         async with info.context.services.db.tenant_session(caller.tenant_id, write=False) as s:
@@ -94,7 +84,7 @@ class User(relay.Node):
         caller = info.context.caller
         if caller.kind is None:
             raise unauthenticated()
-        ids = _uuids(node_ids)
+        ids = node_uuids(node_ids)
         if not caller.is_staff or caller.tenant_id is None or caller.role is None:
             return [None] * len(ids)
         if not role_can(caller.role, Permission.MANAGE_STAFF):
@@ -134,7 +124,7 @@ class StaffMember(relay.Node):
             raise forbidden("Only the business's staff can do this.")
         if not role_can(caller.role, Permission.MANAGE_STAFF):
             raise forbidden(f"Your role ({caller.role.value}) cannot do this.")
-        ids = _uuids(node_ids)
+        ids = node_uuids(node_ids)
         wanted = [i for i in ids if i is not None]
         async with info.context.services.db.tenant_session(caller.tenant_id, write=False) as s:
             found = await service.members_by_ids(s, wanted) if wanted else {}

@@ -16,14 +16,9 @@ from graphql_api.catalog.loaders import prime_services
 from graphql_api.catalog.types import BusinessHours, HelpArticle, Service
 from graphql_api.context import Info
 from graphql_api.errors import from_domain
-from graphql_api.permissions import Public
+from graphql_api.permissions import Public, staff_can
 from graphql_api.relay import Connection, page_request
-from tenants.permissions import Permission, role_can
-
-
-def _staff_can(info: Info, permission: Permission) -> bool:
-    caller = info.context.caller
-    return caller.is_staff and caller.role is not None and role_can(caller.role, permission)
+from tenants.permissions import Permission
 
 
 def _ranked_page(rows: list[ArticleRow], *, first: int | None, after: str | None) -> Page[ArticleRow]:
@@ -62,7 +57,7 @@ class CatalogQuery:
         before: str | None = None,
         include_archived: bool = False,
     ) -> Connection[Service]:
-        staff = _staff_can(info, Permission.READ_SETTINGS)
+        staff = staff_can(info, Permission.READ_SETTINGS)
         try:
             async with await info.context.session() as session:
                 page = await Services(session).page(
@@ -96,7 +91,7 @@ class CatalogQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[HelpArticle]:
-        published_only = not _staff_can(info, Permission.OPERATE)
+        published_only = not staff_can(info, Permission.OPERATE)
         try:
             async with await info.context.session() as session:
                 if search is not None and search.strip():

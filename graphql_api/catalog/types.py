@@ -14,7 +14,9 @@ from domain.catalog.models import HelpArticle as ArticleRow
 from domain.catalog.models import Service as ServiceRow
 from graphql_api.catalog.loaders import article_loader, service_loader
 from graphql_api.context import Info
-from tenants.permissions import Permission, role_can
+from graphql_api.permissions import staff_can
+from graphql_api.relay import node_uuids
+from tenants.permissions import Permission
 
 
 @strawberry.type(description="An amount of money: `amount` in minor units (cents), `currency` ISO 4217.")
@@ -27,21 +29,6 @@ class Money:
 class MoneyInput:
     amount: int
     currency: str
-
-
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    found: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            found.append(uuid.UUID(node_id))
-        except ValueError:
-            found.append(None)
-    return found
-
-
-def _staff_can(info: Info, permission: Permission) -> bool:
-    caller = info.context.caller
-    return caller.is_staff and caller.role is not None and role_can(caller.role, permission)
 
 
 @strawberry.type(description="Something the business sells and customers book.")
@@ -75,10 +62,10 @@ class Service(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Service | None]:
         """Staff see every service; customers only those on offer."""
-        ids = _uuids(node_ids)
+        ids = node_uuids(node_ids)
         rows = await service_loader(info.context).load_many([i for i in ids if i is not None])
         found = {r.id: r for r in rows if r is not None}
-        staff = _staff_can(info, Permission.READ_SETTINGS)
+        staff = staff_can(info, Permission.READ_SETTINGS)
         result: list[Service | None] = []
         for i in ids:
             row = found.get(i) if i is not None else None
@@ -129,10 +116,10 @@ class HelpArticle(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[HelpArticle | None]:
         """Staff see drafts too; everyone else only published articles."""
-        ids = _uuids(node_ids)
+        ids = node_uuids(node_ids)
         rows = await article_loader(info.context).load_many([i for i in ids if i is not None])
         found = {r.id: r for r in rows if r is not None}
-        staff = _staff_can(info, Permission.OPERATE)
+        staff = staff_can(info, Permission.OPERATE)
         result: list[HelpArticle | None] = []
         for i in ids:
             row = found.get(i) if i is not None else None

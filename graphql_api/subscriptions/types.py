@@ -16,6 +16,7 @@ from domain.subscriptions.service import SubscriptionView
 from graphql_api.catalog.types import Money, Service
 from graphql_api.context import Info
 from graphql_api.errors import not_found
+from graphql_api.relay import node_uuids
 from graphql_api.subscriptions.loaders import plan_loader, plan_services_loader, subscription_loader
 from tenants.permissions import Permission, role_can
 
@@ -31,16 +32,6 @@ class SubscriptionStatus(Enum):
     ACTIVE = "ACTIVE"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
-
-
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    found: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            found.append(uuid.UUID(node_id))
-        except ValueError:
-            found.append(None)
-    return found
 
 
 @strawberry.type(description="A subscription plan: a quota of bookings per week or month.")
@@ -78,7 +69,7 @@ class Plan(relay.Node):
     ) -> list[Plan | None]:
         """Staff only (plans are settings they may read)."""
         caller = info.context.caller
-        ids = _uuids(node_ids)
+        ids = node_uuids(node_ids)
         if not (
             caller.is_staff and caller.role is not None and role_can(caller.role, Permission.READ_SETTINGS)
         ):
@@ -131,7 +122,7 @@ class CustomerSubscription(relay.Node):
         """Staff see every subscription of their business; a customer only their own."""
         caller = info.context.caller
         staff = caller.is_staff and caller.role is not None and role_can(caller.role, Permission.OPERATE)
-        ids = _uuids(node_ids)
+        ids = node_uuids(node_ids)
         views = await subscription_loader(info.context).load_many([i for i in ids if i is not None])
         found = {v.subscription.id: v for v in views if v is not None}
         result: list[CustomerSubscription | None] = []

@@ -70,9 +70,7 @@ REFUSALS = {"NOT_FOUND", "FORBIDDEN"}
 
 # Node types whose ``node(id:)`` finds nothing even for their own tenant (no ``resolve_nodes`` yet): for
 # them the node attack proves nothing, so they are listed here, to be removed once they resolve.
-NOT_REFETCHABLE: dict[str, str] = {
-    "AuditEntry": "no resolve_nodes (audit log)",
-}
+NOT_REFETCHABLE: dict[str, str] = {}
 
 
 @dataclass

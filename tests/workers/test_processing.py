@@ -297,3 +297,25 @@ async def test_an_inbox_event_of_an_unknown_source_is_dead(
     [(row_id, status)] = (await drain_outbox(settings)).items()
     assert status == OutboxStatus.DEAD
     assert (await get_row(db, row_id)).last_error == "no inbox handler is registered for source 'nobody'"
+
+
+async def test_processed_rows_are_counted_in_the_metrics(
+    settings: Settings, db: Database, tenant: uuid.UUID, register: Register
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    register("test.metered", effect)
+    before_sent = sample("bizzly_outbox_dispatched_total", topic="test.metered")
+    before_done = sample("bizzly_outbox_processed_total", topic="test.metered", outcome="done")
+    row_id = await add_row(db, tenant, "test.metered", {"n": 1})
+    await dispatch_one(db, settings)
+    res = Resources.build(settings, RecordingMailer())
+    try:
+        assert await process_row(res, tenant, row_id) == OutboxStatus.DONE
+    finally:
+        await res.aclose()
+    assert sample("bizzly_outbox_dispatched_total", topic="test.metered") == before_sent + 1
+    assert sample("bizzly_outbox_processed_total", topic="test.metered", outcome="done") == before_done + 1

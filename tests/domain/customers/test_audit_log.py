@@ -61,3 +61,20 @@ async def test_a_business_sees_only_its_own_audit_log(gql: GraphQLClient, owner:
     await create_customer(gql, owner, name="Ann", email="ann@example.com")
     other = await sign_up(gql, slug="bob-gym", email="owner@bob.example.com")
     assert await entries(gql, other.access_token) == []
+
+
+async def test_an_entry_is_refetched_by_id_only_by_those_who_read_the_log(
+    gql: GraphQLClient, owner: SignedUp
+) -> None:
+    await create_customer(gql, owner, name="Ann", email="ann@example.com")
+    (entry,) = await entries(gql, owner.access_token)
+    query = "query($id: ID!) { node(id: $id) { ... on AuditEntry { id action actor } } }"
+    fetched = await gql(query, {"id": entry["id"]}, token=owner.access_token)
+    assert fetched.data["node"] == {
+        "id": entry["id"],
+        "action": "customer.created",
+        "actor": "staff:owner@ann.example.com",
+    }
+    staff = await staff_token(gql, owner, "STAFF")
+    refused = await gql(query, {"id": entry["id"]}, token=staff)
+    assert refused.error_codes == ["NOT_FOUND"]
