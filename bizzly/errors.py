@@ -50,3 +50,12 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     def __init__(self, message: str = "You are not allowed to do this.", *, field: str | None = None) -> None:
         super().__init__(ErrorCode.FORBIDDEN, message, field=field)
+
+
+class InputErrors(DomainError):
+    """Several input problems at once (the first one is this error's own code and message)."""
+
+    def __init__(self, errors: list[DomainError]) -> None:
+        first = errors[0]
+        super().__init__(first.code, first.message, field=first.field)
+        self.errors = errors

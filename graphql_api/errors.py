@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from bizzly.errors import DomainError, ErrorCode
+from bizzly.errors import DomainError, ErrorCode, InputErrors
 
 
 @strawberry.enum
@@ -38,7 +38,9 @@ class UserError:
 
 
 def user_errors(exc: DomainError) -> list[UserError]:
-    return [UserError(field=exc.field, message=exc.message, code=UserErrorCode(exc.code.value))]
+    """The payload errors of a refused mutation: every problem of a form at once (``InputErrors``)."""
+    inner = exc.errors if isinstance(exc, InputErrors) else [exc]
+    return [UserError(field=e.field, message=e.message, code=UserErrorCode(e.code.value)) for e in inner]
 
 
 class ApiError(Exception):

@@ -16,7 +16,7 @@ from typing import TypeVar
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from bizzly.errors import DomainError, ErrorCode, Invalid
+from bizzly.errors import DomainError, ErrorCode, InputErrors, Invalid
 
 T = TypeVar("T")
 
@@ -60,15 +60,6 @@ RESERVED_SLUGS = frozenset(
     }
 )
 NAME_MAX = 200
-
-
-class InputErrors(DomainError):
-    """Several input problems at once (the first one is this error's own code and message)."""
-
-    def __init__(self, errors: list[DomainError]) -> None:
-        first = errors[0]
-        super().__init__(first.code, first.message, field=first.field)
-        self.errors = errors
 
 
 class Problems:

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.errors import DomainError, ErrorCode, Invalid, NotFound
 from bizzly.ids import new_id
+from bizzly.patch import UNSET, is_set
 from domain.catalog.help_repository import HelpArticles
 from domain.catalog.models import HelpArticle
-from domain.catalog.patch import UNSET, is_set
 from domain.catalog.search import SHORT_QUERY_TERMS, fuzzy_rank, terms
 from domain.catalog.text import storable
 from domain.privacy.audit import record

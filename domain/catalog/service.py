@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly import clock
 from bizzly.errors import DomainError, ErrorCode, Invalid, NotFound
 from bizzly.ids import new_id
+from bizzly.patch import UNSET, is_set
 from domain.catalog.hours import OpeningRange, opening_ranges
 from domain.catalog.models import BusinessHours, Service
 from domain.catalog.money import money
-from domain.catalog.patch import UNSET, is_set
 from domain.catalog.repository import Hours, Services
 from domain.catalog.text import storable
 from domain.privacy.audit import record

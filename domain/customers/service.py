@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
@@ -27,6 +26,7 @@ from bizzly.db.paging import Page, PageRequest
 from bizzly.db.tenancy import session_tenant
 from bizzly.errors import Conflict, DomainError, ErrorCode, Invalid, NotFound
 from bizzly.ids import new_id
+from bizzly.patch import UNSET  # re-exported: callers pass it for "unchanged"
 from bizzly.settings import Settings
 from domain.customers.models import Customer
 from domain.customers.repository import Customers
@@ -51,15 +51,6 @@ from tenants.validation import Problems, required_text
 EMAIL_MAX = 320
 NAME_MAX = 200
 SEARCH_MAX = 200
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-# An omitted update field (unchanged); ``None`` means "clear it" where clearing is allowed.
-UNSET: Any = _Unset()
 
 
 def customer_actor(customer_id: uuid.UUID) -> str:

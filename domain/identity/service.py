@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.db.tenancy import session_tenant
 from bizzly.errors import Invalid, NotFound
 from bizzly.ids import new_id
+from bizzly.patch import UNSET  # re-exported: callers pass it for "unchanged"
 from domain.customers.models import Customer
 from domain.customers.repository import Customers
 from domain.identity.models import CrmContact, LinkSource, OwnerKind, SyncStatus
@@ -131,14 +132,6 @@ async def forget_customer(session: AsyncSession, customer_id: uuid.UUID) -> None
 
 
 # --- CRM contacts ---------------------------------------------------------------------------------------
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 
 def _crm_phone(raw: str | None, region: str | None) -> tuple[str | None, str | None]:

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly import clock
 from bizzly.errors import Conflict, DomainError, ErrorCode, Invalid, NotFound
 from bizzly.ids import new_id
+from bizzly.patch import UNSET, is_set
 from domain.catalog.money import money
-from domain.catalog.patch import UNSET, is_set
 from domain.catalog.repository import Services
 from domain.catalog.text import storable
 from domain.customers.repository import Customers

@@ -41,13 +41,12 @@ from graphql_api.accounts.types import (
     User,
 )
 from graphql_api.context import Info
-from graphql_api.errors import ApiError, UserError, bad_input, forbidden, unauthenticated, user_errors
+from graphql_api.errors import ApiError, bad_input, forbidden, unauthenticated, user_errors
 from graphql_api.permissions import CanManageSettings, CanManageStaff, Public
 from graphql_api.relay import parse_id
 from tenants import service
 from tenants.models import ActionKind, StaffRole, SubjectKind
 from tenants.principal import Principal
-from tenants.validation import InputErrors
 
 
 class TokenExchange(Public):
@@ -57,12 +56,6 @@ class TokenExchange(Public):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return True
-
-
-def _errors(exc: DomainError) -> list[UserError]:
-    if isinstance(exc, InputErrors):
-        return [e for inner in exc.errors for e in user_errors(inner)]
-    return user_errors(exc)
 
 
 def _refuse_forbidden(exc: DomainError) -> None:
@@ -107,7 +100,7 @@ class AccountsMutation:
                 # The maintenance session is bound to no tenant: the entry names its own.
                 entry.tenant_id = done.tenant.id
         except DomainError as exc:
-            return SignUpPayload(errors=_errors(exc))
+            return SignUpPayload(errors=user_errors(exc))
         return SignUpPayload(
             tenant=Tenant.from_model(done.tenant),
             user=User.from_model(done.user),
@@ -146,7 +139,7 @@ class AccountsMutation:
                 )
                 entry.tenant_id = done.tenant.id  # the maintenance session is bound to no tenant
         if outcome.error is not None or outcome.value is None:
-            return LogInPayload(errors=_errors(outcome.error or Invalid("Log-in failed.")))
+            return LogInPayload(errors=user_errors(outcome.error or Invalid("Log-in failed.")))
         done = outcome.value
         return LogInPayload(
             access_token=done.tokens.access_token,
@@ -207,7 +200,7 @@ class AccountsMutation:
                 )
         except DomainError as exc:
             _refuse_forbidden(exc)
-            return AddStaffMemberPayload(errors=_errors(exc))
+            return AddStaffMemberPayload(errors=user_errors(exc))
         return AddStaffMemberPayload(member=StaffMember.from_model(membership, user))
 
     @strawberry.mutation(
@@ -238,7 +231,7 @@ class AccountsMutation:
                     subject_id=issued.subject_id,
                 )
         except DomainError as exc:
-            return AcceptInvitationPayload(errors=_errors(exc))
+            return AcceptInvitationPayload(errors=user_errors(exc))
         return AcceptInvitationPayload(access_token=issued.access_token, refresh_token=issued.refresh_token)
 
     @strawberry.mutation(
@@ -270,7 +263,7 @@ class AccountsMutation:
                     s, keys=services.keys, settings=services.settings, email=email
                 )
         except DomainError as exc:
-            return RequestPasswordResetPayload(errors=_errors(exc))
+            return RequestPasswordResetPayload(errors=user_errors(exc))
         return RequestPasswordResetPayload(ok=True)
 
     @strawberry.mutation(
@@ -300,7 +293,7 @@ class AccountsMutation:
                 else:
                     raise invalid
         except DomainError as exc:
-            return ResetPasswordPayload(errors=_errors(exc))
+            return ResetPasswordPayload(errors=user_errors(exc))
         return ResetPasswordPayload(ok=True)
 
     @strawberry.mutation(
@@ -326,7 +319,7 @@ class AccountsMutation:
                     )
         except DomainError as exc:
             _refuse_forbidden(exc)
-            return ChangeStaffRolePayload(errors=_errors(exc))
+            return ChangeStaffRolePayload(errors=user_errors(exc))
         return ChangeStaffRolePayload(member=StaffMember.from_model(change.member, change.user))
 
     @strawberry.mutation(
@@ -350,7 +343,7 @@ class AccountsMutation:
                 )
         except DomainError as exc:
             _refuse_forbidden(exc)
-            return RemoveStaffMemberPayload(errors=_errors(exc))
+            return RemoveStaffMemberPayload(errors=user_errors(exc))
         return RemoveStaffMemberPayload(ok=True)
 
     @strawberry.mutation(
@@ -391,5 +384,5 @@ class AccountsMutation:
                         detail=", ".join(changed),
                     )
         except DomainError as exc:
-            return UpdateTenantSettingsPayload(errors=_errors(exc))
+            return UpdateTenantSettingsPayload(errors=user_errors(exc))
         return UpdateTenantSettingsPayload(tenant=Tenant.from_model(tenant))

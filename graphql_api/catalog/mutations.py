@@ -6,10 +6,10 @@ from __future__ import annotations
 import strawberry
 
 from bizzly.errors import DomainError
+from bizzly.patch import UNSET
 from domain.catalog import help as articles
 from domain.catalog import service as catalog
-from domain.catalog.patch import UNSET
-from graphql_api.catalog.common import actor_of, errors_of, unset
+from graphql_api.catalog.common import actor_of
 from graphql_api.catalog.payloads import (
     CreateHelpArticleInput,
     CreateServiceInput,
@@ -23,6 +23,8 @@ from graphql_api.catalog.payloads import (
 )
 from graphql_api.catalog.types import BusinessHours, HelpArticle, Service
 from graphql_api.context import Info
+from graphql_api.errors import user_errors
+from graphql_api.inputs import unset
 from graphql_api.permissions import CanManageSettings, CanOperate
 from graphql_api.relay import parse_id
 
@@ -46,7 +48,7 @@ class CatalogMutation:
                     active=input.active,
                 )
         except DomainError as exc:
-            return ServicePayload(errors=errors_of(exc))
+            return ServicePayload(errors=user_errors(exc))
         return ServicePayload(service=Service.from_model(row))
 
     @strawberry.mutation(
@@ -75,7 +77,7 @@ class CatalogMutation:
                     ),
                 )
         except DomainError as exc:
-            return ServicePayload(errors=errors_of(exc))
+            return ServicePayload(errors=user_errors(exc))
         return ServicePayload(service=Service.from_model(row))
 
     @strawberry.mutation(
@@ -92,7 +94,7 @@ class CatalogMutation:
                     s, actor=await actor_of(s, ctx.caller), service_id=service_id
                 )
         except DomainError as exc:
-            return ServicePayload(errors=errors_of(exc))
+            return ServicePayload(errors=user_errors(exc))
         return ServicePayload(service=Service.from_model(row))
 
     @strawberry.mutation(
@@ -109,7 +111,7 @@ class CatalogMutation:
                     hours=[(h.weekday, h.opens, h.closes) for h in input.hours],
                 )
         except DomainError as exc:
-            return SetBusinessHoursPayload(errors=errors_of(exc))
+            return SetBusinessHoursPayload(errors=user_errors(exc))
         return SetBusinessHoursPayload(business_hours=[BusinessHours.from_range(r) for r in ranges])
 
     @strawberry.mutation(permission_classes=[CanOperate], description="Write a help article.")
@@ -128,7 +130,7 @@ class CatalogMutation:
                     published=input.published,
                 )
         except DomainError as exc:
-            return HelpArticlePayload(errors=errors_of(exc))
+            return HelpArticlePayload(errors=user_errors(exc))
         return HelpArticlePayload(article=HelpArticle.from_model(row))
 
     @strawberry.mutation(permission_classes=[CanOperate], description="Edit a help article.")
@@ -151,7 +153,7 @@ class CatalogMutation:
                     ),
                 )
         except DomainError as exc:
-            return HelpArticlePayload(errors=errors_of(exc))
+            return HelpArticlePayload(errors=user_errors(exc))
         return HelpArticlePayload(article=HelpArticle.from_model(row))
 
     @strawberry.mutation(permission_classes=[CanOperate], description="Delete a help article.")
@@ -162,5 +164,5 @@ class CatalogMutation:
             async with await ctx.session(write=True) as s, s.begin():
                 await articles.delete_article(s, actor=await actor_of(s, ctx.caller), article_id=article_id)
         except DomainError as exc:
-            return DeleteHelpArticlePayload(errors=errors_of(exc))
+            return DeleteHelpArticlePayload(errors=user_errors(exc))
         return DeleteHelpArticlePayload(ok=True)

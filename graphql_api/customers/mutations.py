@@ -7,7 +7,6 @@ payload's ``errors`` (nothing written). Every change is audited by the service.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import strawberry
 
@@ -29,27 +28,16 @@ from graphql_api.customers.payloads import (
 )
 from graphql_api.customers.types import Customer
 from graphql_api.errors import ApiError, UserError, UserErrorCode, user_errors
+from graphql_api.inputs import unset
 from graphql_api.permissions import CanOperate, IsCustomer
 from graphql_api.relay import parse_id
 from tenants.service import staff_actor
-from tenants.validation import InputErrors
-
-
-def _errors(exc: DomainError) -> list[UserError]:
-    if isinstance(exc, InputErrors):
-        return [e for inner in exc.errors for e in user_errors(inner)]
-    return user_errors(exc)
 
 
 def _tenant_errors(exc: ApiError) -> list[UserError]:
     """An unknown or contradictory ``tenantSlug`` is the input's fault: a payload error on that field."""
     code = UserErrorCode.NOT_FOUND if exc.code == "NOT_FOUND" else UserErrorCode.INVALID
     return [UserError(field="tenantSlug", message=str(exc), code=code)]
-
-
-def _unset(value: Any) -> Any:
-    """Strawberry's UNSET (field omitted) becomes the service's UNSET (unchanged)."""
-    return service.UNSET if value is strawberry.UNSET else value
 
 
 @strawberry.type
@@ -69,7 +57,7 @@ class CustomersMutation:
                     phone=input.phone,
                 )
         except DomainError as exc:
-            return CreateCustomerPayload(errors=_errors(exc))
+            return CreateCustomerPayload(errors=user_errors(exc))
         return CreateCustomerPayload(customer=Customer.from_model(row))
 
     @strawberry.mutation(
@@ -87,12 +75,12 @@ class CustomersMutation:
                     tenant=tenant,
                     actor=await staff_actor(s, ctx.caller),
                     customer_id=customer_id,
-                    name=_unset(input.name),
-                    email=_unset(input.email),
-                    phone=_unset(input.phone),
+                    name=unset(input.name),
+                    email=unset(input.email),
+                    phone=unset(input.phone),
                 )
         except DomainError as exc:
-            return UpdateCustomerPayload(errors=_errors(exc))
+            return UpdateCustomerPayload(errors=user_errors(exc))
         return UpdateCustomerPayload(customer=Customer.from_model(row))
 
     @strawberry.mutation(
@@ -120,7 +108,7 @@ class CustomersMutation:
                     phone=input.phone,
                 )
         except DomainError as exc:
-            return RegisterCustomerPayload(errors=_errors(exc))
+            return RegisterCustomerPayload(errors=user_errors(exc))
         return RegisterCustomerPayload(
             customer=Customer.from_model(done.customer),
             access_token=done.tokens.access_token,
@@ -153,9 +141,9 @@ class CustomersMutation:
                     client_ip=ctx.client_ip,
                 )
         except DomainError as exc:
-            return CustomerLogInPayload(errors=_errors(exc))
+            return CustomerLogInPayload(errors=user_errors(exc))
         if outcome.error is not None or outcome.value is None:
-            return CustomerLogInPayload(errors=_errors(outcome.error) if outcome.error else [])
+            return CustomerLogInPayload(errors=user_errors(outcome.error) if outcome.error else [])
         return CustomerLogInPayload(
             customer=Customer.from_model(outcome.value.customer),
             access_token=outcome.value.tokens.access_token,
@@ -177,9 +165,9 @@ class CustomersMutation:
                     s,
                     tenant=tenant,
                     customer_id=customer_id,
-                    name=_unset(input.name),
-                    phone=_unset(input.phone),
+                    name=unset(input.name),
+                    phone=unset(input.phone),
                 )
         except DomainError as exc:
-            return UpdateMyProfilePayload(errors=_errors(exc))
+            return UpdateMyProfilePayload(errors=user_errors(exc))
         return UpdateMyProfilePayload(customer=Customer.from_model(row))

@@ -12,8 +12,8 @@ from domain.customers.service import customer_actor
 from domain.scheduling import service as scheduling
 from domain.scheduling.models import BookingSource
 from domain.scheduling.models import BookingStatus as Status
-from graphql_api.catalog.common import errors_of
 from graphql_api.context import Caller, Info
+from graphql_api.errors import user_errors
 from graphql_api.permissions import Authenticated, CanOperate
 from graphql_api.relay import parse_id
 from graphql_api.scheduling.payloads import (
@@ -62,7 +62,7 @@ class SchedulingMutation:
                     analytics_client_id=input.analytics_client_id,
                 )
         except DomainError as exc:
-            return BookingPayload(errors=errors_of(exc))
+            return BookingPayload(errors=user_errors(exc))
         return BookingPayload(booking=Booking.from_model(row))
 
     @strawberry.mutation(
@@ -81,7 +81,7 @@ class SchedulingMutation:
                     starts_at=input.starts_at,
                 )
         except DomainError as exc:
-            return BookingPayload(errors=errors_of(exc))
+            return BookingPayload(errors=user_errors(exc))
         return BookingPayload(booking=Booking.from_model(row))
 
     @strawberry.mutation(
@@ -102,7 +102,7 @@ class SchedulingMutation:
                     refund_quota=input.refund_quota,
                 )
         except DomainError as exc:
-            return BookingPayload(errors=errors_of(exc))
+            return BookingPayload(errors=user_errors(exc))
         return BookingPayload(booking=Booking.from_model(row))
 
     @strawberry.mutation(
@@ -121,5 +121,5 @@ class SchedulingMutation:
                     status=Status(input.status.value),
                 )
         except DomainError as exc:
-            return BookingPayload(errors=errors_of(exc))
+            return BookingPayload(errors=user_errors(exc))
         return BookingPayload(booking=Booking.from_model(row))

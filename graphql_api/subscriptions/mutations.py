@@ -8,10 +8,12 @@ import uuid
 import strawberry
 
 from bizzly.errors import DomainError
-from domain.catalog.patch import UNSET
+from bizzly.patch import UNSET
 from domain.subscriptions import service as subscriptions
-from graphql_api.catalog.common import actor_of, errors_of, unset
+from graphql_api.catalog.common import actor_of
 from graphql_api.context import Info
+from graphql_api.errors import user_errors
+from graphql_api.inputs import unset
 from graphql_api.permissions import CanManageSettings, CanOperate
 from graphql_api.relay import parse_id
 from graphql_api.subscriptions.payloads import (
@@ -49,7 +51,7 @@ class SubscriptionsMutation:
                     service_ids=service_ids,
                 )
         except DomainError as exc:
-            return PlanPayload(errors=errors_of(exc))
+            return PlanPayload(errors=user_errors(exc))
         return PlanPayload(plan=Plan.from_model(row))
 
     @strawberry.mutation(
@@ -79,7 +81,7 @@ class SubscriptionsMutation:
                     ),
                 )
         except DomainError as exc:
-            return PlanPayload(errors=errors_of(exc))
+            return PlanPayload(errors=user_errors(exc))
         return PlanPayload(plan=Plan.from_model(row))
 
     @strawberry.mutation(permission_classes=[CanOperate], description="Subscribe a customer to a plan.")
@@ -98,7 +100,7 @@ class SubscriptionsMutation:
                 )
                 (view,) = await subscriptions.views(s, [row])
         except DomainError as exc:
-            return SubscriptionPayload(errors=errors_of(exc))
+            return SubscriptionPayload(errors=user_errors(exc))
         return SubscriptionPayload(subscription=CustomerSubscription.from_view(view))
 
     @strawberry.mutation(
@@ -115,5 +117,5 @@ class SubscriptionsMutation:
                 )
                 (view,) = await subscriptions.views(s, [row])
         except DomainError as exc:
-            return SubscriptionPayload(errors=errors_of(exc))
+            return SubscriptionPayload(errors=user_errors(exc))
         return SubscriptionPayload(subscription=CustomerSubscription.from_view(view))
