@@ -8,11 +8,10 @@ that must still leave a trace (a failed log-in is counted; a replayed refresh to
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Generic, TypeVar
 
@@ -42,19 +41,18 @@ from tenants.principal import Principal
 from tenants.repository import (
     ActionTokens,
     AuthSessions,
-    LoginFailures,
     Memberships,
     TenantDirectory,
     Users,
     memberships_of_user,
 )
+from tenants.throttle import LoginThrottle
 from tenants.tokens import AccessClaims, AccessTokens
 from tenants.validation import Problems
 
 T = TypeVar("T")
 
 # Many people share one address (an office, a phone carrier): it may fail this many times more than one email.
-IP_FAILURE_FACTOR = 4
 _LOGIN_DIGEST = "login-failure"
 _BAD_CREDENTIALS = "The email or password is not right."
 # Reset emails one account may receive in an hour (further requests answer the same and send nothing).
@@ -407,13 +405,6 @@ async def sign_up(
     return SignedUp(tenant=tenant, user=user, membership=membership, tokens=issued)
 
 
-def _limit_message(oldest: datetime | None, window: timedelta) -> str:
-    retry_at = (oldest or clock.now()) + window
-    minutes = max(1, math.ceil((retry_at - clock.now()).total_seconds() / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Too many failed log-ins. Try again in {minutes} {unit} (after {retry_at:%H:%M} UTC)."
-
-
 async def log_in(
     session: AsyncSession,
     *,
@@ -428,30 +419,26 @@ async def log_in(
     """Staff log-in across memberships (maintenance session). Failures are counted per email and per
     client address in a sliding window; past the limit every attempt is refused until the window moves.
     Whether the email or the password is wrong, the answer is the same."""
-    now = clock.now()
-    window = timedelta(minutes=settings.login_window_minutes)
-    since = now - window
     try:
         address = validation.email(email)
     except DomainError:
         address = email.strip().lower()  # no such account; still counted and answered the same way
-    email_keys = [f"email:{d}" for d in keys.digests(_LOGIN_DIGEST, address)]
-    ip_key = f"ip:{client_ip}"
-    failures = LoginFailures(session)
-
-    for check_keys, limit in (
-        (email_keys, settings.login_max_failures),
-        ([ip_key], settings.login_max_failures * IP_FAILURE_FACTOR),
-    ):
-        count, oldest = await failures.recent(check_keys, since)
-        if count >= limit:
-            return Outcome(error=DomainError(ErrorCode.LIMIT_REACHED, _limit_message(oldest, window)))
+    throttle = LoginThrottle(
+        session,
+        settings=settings,
+        keys=keys,
+        purpose=_LOGIN_DIGEST,
+        scope="email",
+        email=address,
+        client_ip=client_ip,
+    )
+    refusal = await throttle.refusal()
+    if refusal is not None:
+        return Outcome(error=refusal)
 
     user = await Users(session).by_email(address)
     if not await passwords.verify_password(user.password_hash if user else None, password) or user is None:
-        failures.add(email_keys[0], now)
-        failures.add(ip_key, now)
-        await failures.forget([*email_keys, ip_key], before=since)
+        await throttle.failed()
         return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS))
 
     tenants = await memberships_of_user(session, user.id)
@@ -469,7 +456,7 @@ async def log_in(
             )
         )
     _, tenant = tenants[0]
-    await failures.forget(email_keys)
+    await throttle.succeeded()
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash_password(password)
     issued = start_session(

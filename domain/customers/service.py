@@ -8,12 +8,11 @@ writes an audit entry (``actor`` is ``staff:<email>``, ``customer:<id>``, ``what
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
@@ -36,7 +35,7 @@ from domain.privacy.audit import record
 from tenants import passwords
 from tenants.mail import queue_email
 from tenants.models import ActionKind, SubjectKind, Tenant
-from tenants.repository import ActionTokens, LoginFailures, TenantDirectory
+from tenants.repository import ActionTokens, TenantDirectory
 from tenants.service import (
     IssuedTokens,
     Outcome,
@@ -45,6 +44,7 @@ from tenants.service import (
     revoke_sessions,
     start_session,
 )
+from tenants.throttle import LoginThrottle
 from tenants.tokens import AccessTokens
 from tenants.validation import Problems, required_text
 
@@ -344,8 +344,6 @@ async def update_my_profile(
 
 _LOGIN_DIGEST = "customer-login-failure"
 _BAD_CREDENTIALS = "The email or password is not right."
-# Many people share one address (an office, a carrier): it may fail this many times more than one email.
-_IP_FAILURE_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -404,13 +402,6 @@ async def register_customer(
     return CustomerAuth(customer=customer, tokens=issued)
 
 
-def _limit_message(oldest: datetime | None, window: timedelta) -> str:
-    retry_at = (oldest or clock.now()) + window
-    minutes = max(1, math.ceil((retry_at - clock.now()).total_seconds() / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Too many failed log-ins. Try again in {minutes} {unit}."
-
-
 async def customer_log_in(
     session: AsyncSession,
     *,
@@ -426,29 +417,26 @@ async def customer_log_in(
     address in a sliding window (the same limits as staff); the refusal is *returned* so the caller
     commits the count. A wrong email and a wrong password get the same answer."""
     _check_tenant(session, tenant)
-    now = clock.now()
-    window = timedelta(minutes=settings.login_window_minutes)
-    since = now - window
     email_key = email.strip().lower()
-    email_keys = [f"customer:{tenant.id}:{d}" for d in keys.digests(_LOGIN_DIGEST, email_key)]
-    ip_key = f"ip:{client_ip}"
-    failures = LoginFailures(session)
-    for check_keys, limit in (
-        (email_keys, settings.login_max_failures),
-        ([ip_key], settings.login_max_failures * _IP_FAILURE_FACTOR),
-    ):
-        count, oldest = await failures.recent(check_keys, since)
-        if count >= limit:
-            return Outcome(error=DomainError(ErrorCode.LIMIT_REACHED, _limit_message(oldest, window)))
+    throttle = LoginThrottle(
+        session,
+        settings=settings,
+        keys=keys,
+        purpose=_LOGIN_DIGEST,
+        scope=f"customer:{tenant.id}",
+        email=email_key,
+        client_ip=client_ip,
+    )
+    refusal = await throttle.refusal()
+    if refusal is not None:
+        return Outcome(error=refusal)
 
     customer = await Customers(session).by_email_key(email_key) if email_key else None
     stored = customer.password_hash if customer else None
     if customer is None or not await passwords.verify_password(stored, password):
-        failures.add(email_keys[0], now)
-        failures.add(ip_key, now)
-        await failures.forget([*email_keys, ip_key], before=since)
+        await throttle.failed()
         return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS))
-    await failures.forget(email_keys)
+    await throttle.succeeded()
     if customer.password_hash and passwords.needs_rehash(customer.password_hash):
         customer.password_hash = await passwords.hash_password(password)
     issued = start_session(

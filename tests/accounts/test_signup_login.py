@@ -13,7 +13,7 @@ from bizzly import clock
 from bizzly.db.engine import MaintenanceUse
 from bizzly.settings import Settings
 from domain.privacy.audit import AuditEntry
-from tenants import service
+from tenants import throttle
 from tenants.models import SubjectKind
 from tests.conftest import make_settings
 from tests.support.accounts import (
@@ -220,7 +220,7 @@ async def test_a_successful_log_in_clears_the_email_count(gql: GraphQLClient) ->
 
 async def test_failed_log_ins_are_throttled_per_client_address(gql: GraphQLClient) -> None:
     owner = await sign_up(gql, slug="north-salon")
-    limit = MAX_FAILURES * service.IP_FAILURE_FACTOR
+    limit = MAX_FAILURES * throttle.IP_FAILURE_FACTOR
     # Many emails, one address (each email stays under its own limit).
     for n in range(limit):
         payload = await log_in(gql, f"guess{n // (MAX_FAILURES - 1)}@example.com", "Wrong-Password-1")
