@@ -7,7 +7,14 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -17,6 +24,9 @@ from graphql_api.accounts.queries import AccountsQuery
 from graphql_api.audit import AuditQuery
 from graphql_api.catalog.mutations import CatalogMutation
 from graphql_api.catalog.queries import CatalogQuery
+from graphql_api.connections.mutations import ConnectionsMutation
+from graphql_api.connections.queries import ConnectionsQuery
+from graphql_api.conversations.queries import ConversationsQuery
 from graphql_api.customers.mutations import CustomersMutation
 from graphql_api.customers.queries import CustomersQuery
 from graphql_api.errors import is_expected, should_mask
@@ -38,6 +48,8 @@ QUERIES: tuple[type, ...] = (
     CatalogQuery,
     SchedulingQuery,
     SubscriptionsQuery,
+    ConnectionsQuery,
+    ConversationsQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AccountsMutation,
@@ -45,6 +57,7 @@ MUTATIONS: tuple[type, ...] = (
     CatalogMutation,
     SchedulingMutation,
     SubscriptionsMutation,
+    ConnectionsMutation,
 )
 
 Query = merge_types("Query", QUERIES)
@@ -72,5 +85,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaxTokensLimiter(max_token_count=tokens),
         lambda: MaskErrors(should_mask_error=should_mask),
+        # After the token limiter, which sets the parse options the cache is keyed by.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
     ]
     return BizzlySchema(query=Query, mutation=Mutation, extensions=extensions)
