@@ -11,8 +11,7 @@ from graphql_api.errors import from_domain
 from graphql_api.permissions import CanManageStaff, Public
 from graphql_api.relay import Connection, page_request
 from tenants import service
-from tenants.models import Tenant as TenantRow
-from tenants.models import User as UserRow
+from tenants.repository import TenantDirectory, Users
 
 
 @strawberry.type
@@ -31,8 +30,8 @@ class AccountsQuery:
         ):
             return None
         async with info.context.services.db.tenant_session(caller.tenant_id, write=False) as session:
-            user = await session.get(UserRow, caller.subject_id)
-            tenant = await session.get(TenantRow, caller.tenant_id)
+            user = await Users(session).get(caller.subject_id)
+            tenant = await TenantDirectory(session).get(caller.tenant_id)
         if user is None or tenant is None:
             return None
         return Viewer(
