@@ -15,25 +15,37 @@ from bizzly.db.engine import Database
 from bizzly.logs import configure_logging
 from bizzly.observability import Observability, operations_routes
 from bizzly.settings import Settings, get_settings
+from domain.connections.models import Provider
 from graphql_api.context import AppServices
 from graphql_api.schema import build_schema
 from graphql_api.view import GraphQLView
+from integrations.hubspot.checker import HubSpotChecker
+from integrations.hubspot.oauth import HubSpotOAuth
+from integrations.hubspot.oauth_routes import hubspot_routes
+from integrations.whatsapp.checker import WhatsAppChecker
+from integrations.whatsapp.webhook import WhatsAppWebhooks
 from tenants.tokens import AccessTokens
 
 
 class BodyLimit:
     """Refuses request bodies over the limit with 413 before anything reads them."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, per_prefix: tuple[tuple[str, int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that take larger bodies (Meta's webhooks: up to about 3 MB), by path prefix.
+        self.per_prefix = per_prefix
+
+    def _limit(self, path: str) -> int:
+        return next((n for prefix, n in self.per_prefix if path.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit(str(scope.get("path", "")))
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             await _too_large(send)
             return
         received = 0
@@ -44,7 +56,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -73,11 +85,17 @@ async def _too_large(send: Send) -> None:
 
 def build_services(settings: Settings) -> AppServices:
     keys = KeyRing(settings.key_ring())
+    db = Database(settings)
     return AppServices(
         settings=settings,
-        db=Database(settings),
+        db=db,
         keys=keys,
         tokens=AccessTokens(keys, ttl=timedelta(seconds=settings.access_token_ttl_seconds)),
+        connection_checkers={
+            Provider.WHATSAPP: WhatsAppChecker(settings),
+            Provider.HUBSPOT: HubSpotChecker(settings),
+        },
+        oauth_starters={Provider.HUBSPOT: HubSpotOAuth(settings, db, keys)},
     )
 
 
@@ -118,11 +136,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *operations_routes(settings, services.db),
+            *WhatsAppWebhooks(settings, services.db, services.keys).routes(),
+            *hubspot_routes(settings, services.db, services.keys),
         ],
         lifespan=lifespan,
     )
     app.state.services = services
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        per_prefix=(("/webhooks/whatsapp", settings.whatsapp_max_body_bytes),),
+    )
     # Outermost (added last): requests refused by BodyLimit are logged and counted too.
     app.add_middleware(Observability, routes=app.routes)
     return app

@@ -14,6 +14,10 @@ MODEL_MODULES = [
     "domain.catalog.models",
     "domain.scheduling.models",
     "domain.subscriptions.models",
+    "domain.connections.models",
+    "domain.conversations.models",
+    "integrations.hubspot.models",
+    "domain.assistant.models",
 ]
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,3 +50,37 @@ class LanguageModel(Protocol):
     async def choose_tool(
         self, messages: Sequence[Mapping[str, str]], tools: Sequence[Mapping[str, Any]]
     ) -> Mapping[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a provider said about a connection's credentials.
+
+    ``needs_reauth``: the credentials were refused (expired or revoked token); ``field``: the input the
+    problem is about (e.g. ``phoneNumberId``), when one is; ``error``: a short message for staff, no secrets.
+    """
+
+    ok: bool
+    display_name: str = ""
+    error: str | None = None
+    needs_reauth: bool = False
+    field: str | None = None
+
+
+class ConnectionChecker(Protocol):
+    """Checks one provider's connection against the provider (``testConnection``, and before saving).
+
+    ``setup=True`` (on connect) also does the provider's one-time set-up, such as subscribing a WhatsApp
+    business account to the app. One checker per provider, keyed by ``Provider`` value in ``AppServices``."""
+
+    async def check(
+        self, config: Mapping[str, Any], secrets: Mapping[str, str], *, setup: bool = False
+    ) -> CheckResult: ...
+
+
+class OAuthStarter(Protocol):
+    """Starts a provider's OAuth install (HubSpot): returns the URL to send the staff member to, with a
+    signed, single-use ``state`` bound to the tenant and to them. Raises ``DomainError`` (``UNAVAILABLE``)
+    when the platform's app is not configured."""
+
+    async def start(self, *, tenant_id: uuid.UUID, user_id: uuid.UUID) -> str: ...

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     password_reset_ttl_minutes: int = Field(default=60, ge=5)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # WhatsApp verification codes issued per phone, and per tenant, in any rolling hour.
+    otp_per_phone_per_hour: int = Field(default=5, ge=1)
+    otp_per_tenant_per_hour: int = Field(default=500, ge=1)
 
     max_body_bytes: int = 1024 * 1024
     graphql_max_depth: int = 10
@@ -65,6 +68,28 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=12, ge=1)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
+
+    # WhatsApp Cloud API (the platform's own Meta app; a tenant may bring its own secret and verify token).
+    whatsapp_graph_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = Field(default="v23.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    # Meta sends webhook payloads of up to about 3 MB: the webhook routes accept more than max_body_bytes.
+    whatsapp_max_body_bytes: int = Field(default=3 * 1024 * 1024, ge=1024)
+
+    # HubSpot (the platform's public OAuth app). Every base URL is a setting so tests point them at the fake.
+    hubspot_client_id: str = ""
+    hubspot_client_secret: str = ""
+    hubspot_auth_url: str = "https://app.hubspot.com/oauth/authorize"
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hubspot_forms_url: str = "https://api.hsforms.com"
+    # A portal's request budget, shared by every worker: under HubSpot's 110 per 10 s for OAuth apps.
+    hubspot_rate_limit: int = Field(default=100, ge=1)
+    hubspot_rate_window_seconds: float = Field(default=10.0, gt=0)
+    # The CRM search API's own budget (HubSpot: 5 per second per portal).
+    hubspot_search_rate_per_second: int = Field(default=5, ge=1)
+    # How long the "Connect HubSpot" link stays valid.
+    hubspot_state_ttl_seconds: int = Field(default=600, ge=60)
 
     @field_validator("data_dir")
     @classmethod

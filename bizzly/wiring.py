@@ -13,7 +13,7 @@ from bizzly import model_registry
 from bizzly.ports import Mailer
 from bizzly.settings import Settings
 
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = ["integrations.whatsapp.handlers", "integrations.hubspot.alerts"]
 
 
 def import_handlers() -> None:

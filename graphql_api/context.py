@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,7 @@ from strawberry.types import Info as _Info
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
 from bizzly.logs import bind_tenant
-from bizzly.ports import Mailer
+from bizzly.ports import ConnectionChecker, Mailer, OAuthStarter
 from bizzly.settings import Settings
 from domain.customers.service import customer_exists
 from graphql_api.errors import ApiError, bad_input, not_found, unauthenticated
@@ -34,6 +35,10 @@ class AppServices:
     keys: KeyRing
     tokens: AccessTokens
     mailer: Mailer | None = None
+    # Per provider ("whatsapp", "hubspot", ...): checks credentials on connect and testConnection.
+    connection_checkers: Mapping[str, ConnectionChecker] = field(default_factory=dict)
+    # Per provider ("hubspot"): starts an OAuth install (the authorization URL with a signed state).
+    oauth_starters: Mapping[str, OAuthStarter] = field(default_factory=dict)
 
 
 Caller = Principal

@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 from bizzly.settings import Settings
 from graphql_api.accounts.mutations import AccountsMutation
 from graphql_api.accounts.queries import AccountsQuery
+from graphql_api.assistant import AssistantQuery
 from graphql_api.audit import AuditQuery
 from graphql_api.catalog.mutations import CatalogMutation
 from graphql_api.catalog.queries import CatalogQuery
@@ -30,6 +31,8 @@ from graphql_api.conversations.queries import ConversationsQuery
 from graphql_api.customers.mutations import CustomersMutation
 from graphql_api.customers.queries import CustomersQuery
 from graphql_api.errors import is_expected, should_mask
+from graphql_api.hubspot.mutations import HubSpotMutation
+from graphql_api.hubspot.queries import HubSpotQuery
 from graphql_api.identity.queries import IdentityQuery
 from graphql_api.node import NodeQuery
 from graphql_api.scheduling.mutations import SchedulingMutation
@@ -50,6 +53,8 @@ QUERIES: tuple[type, ...] = (
     SubscriptionsQuery,
     ConnectionsQuery,
     ConversationsQuery,
+    HubSpotQuery,
+    AssistantQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AccountsMutation,
@@ -58,6 +63,7 @@ MUTATIONS: tuple[type, ...] = (
     SchedulingMutation,
     SubscriptionsMutation,
     ConnectionsMutation,
+    HubSpotMutation,
 )
 
 Query = merge_types("Query", QUERIES)

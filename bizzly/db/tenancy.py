@@ -23,6 +23,7 @@ SYSTEM_KEY = "system_use"
 RLS_EXEMPT: dict[str, str] = {
     "auth_sessions": "refresh-token families are looked up by token hash before the tenant is known",
     "action_tokens": "invitation and reset links are looked up by token hash before the tenant is known",
+    "connection_routes": "webhooks are routed to a tenant by a provider's external id before it is known",
 }
 
 

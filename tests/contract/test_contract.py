@@ -26,25 +26,14 @@ PENDING: frozenset[str] = frozenset(
         # website.graphql
         "SubmitContactForm",
         # integrations.graphql
-        "AuthEvents",
         "ConfigureAssistantModel",
-        "ConfigureHubSpotForm",
         "ConnectGoogleAnalytics",
-        "ConnectWhatsApp",
-        "Connections",
-        "Conversations",
-        "CrmContacts",
-        "Disconnect",
         "EraseCustomerData",
         "IntegrationSettings",
         "Leads",
-        "LinkCrmContact",
         "NotificationSettings",
         "Notifications",
-        "StartHubSpotConnect",
         "SyncHubSpotNow",
-        "TestConnection",
-        "UnlinkCrmContact",
         "UpdateNotificationSettings",
     }
 )

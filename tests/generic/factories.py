@@ -197,3 +197,88 @@ async def _booking(ctx: FactoryContext) -> str:
         {"input": {"customerId": customer, "serviceId": service, "startsAt": future().isoformat()}},
     )
     return str(data["createBooking"]["booking"]["id"])
+
+
+# --- connections and conversations (WhatsApp) ----------------------------------------------------------
+
+
+def _digits(ctx: FactoryContext) -> str:
+    return str(int.from_bytes(ctx.marker.encode()[:6].ljust(6, b"0"), "big"))
+
+
+@factory("Integration")
+async def _integration(ctx: FactoryContext) -> str:
+    # connectWhatsApp checks the number with Meta (the WhatsApp suite does that against its fake); here the
+    # record is saved by the same domain service the mutation uses once Meta said yes.
+    from domain.connections.service import save_connection
+    from graphql_api.relay import gid
+    from tests.support.accounts import _services
+
+    async with ctx.db.tenant_session(ctx.tenant_uuid) as s, s.begin():
+        row = await save_connection(
+            s,
+            keys=_services(ctx.gql).keys,
+            provider="whatsapp",
+            display_name=ctx.text("WhatsApp"),
+            config={"phone_number_id": _digits(ctx), "waba_id": "1"},
+            secrets={"access_token": "token"},
+            routes=[_digits(ctx)],
+            single=False,
+        )
+    return str(gid("Integration", row.id))
+
+
+async def _inbound(ctx: FactoryContext) -> tuple[str, str]:
+    from domain.conversations.service import Sender, record_inbound
+    from graphql_api.relay import gid
+
+    async with ctx.db.tenant_session(ctx.tenant_uuid) as s, s.begin():
+        stored = await record_inbound(
+            s,
+            channel="whatsapp",
+            connection_id=None,
+            sender=Sender(wa_id=PROBE_PHONE.lstrip("+"), name=ctx.text("Wendy")),
+            wamid=f"wamid.{ctx.marker}",
+            kind="text",
+            body=ctx.text("hello"),
+        )
+    assert stored is not None
+    conversation, message = stored
+    return str(gid("Conversation", conversation.id)), str(gid("Message", message.id))
+
+
+@factory("Conversation")
+async def _conversation(ctx: FactoryContext) -> str:
+    conversation, message = await _inbound(ctx)
+    ctx.created["Message"] = message
+    return conversation
+
+
+@factory("Message")
+async def _message(ctx: FactoryContext) -> str:
+    await ctx.ensure("Conversation")
+    return ctx.created["Message"]
+
+
+@factory("AuthEvent")
+async def _auth_event(ctx: FactoryContext) -> str:
+    # Auth events are written by the assistant's verification engine as a WhatsApp customer verifies; no
+    # mutation makes one. Written in the tenant's own session, pointing at the tenant's customer.
+    import uuid
+
+    from strawberry import relay
+
+    from domain.assistant.models import AuthEvent, AuthEventKind
+    from graphql_api.relay import gid
+
+    customer = relay.GlobalID.from_id(await ctx.ensure("Customer")).node_id
+    async with ctx.db.tenant_session(ctx.tenant_uuid, write=True) as s, s.begin():
+        event = AuthEvent(
+            kind=AuthEventKind.CODE_SENT.value,
+            phone=PROBE_PHONE,
+            user_key=PROBE_PHONE.lstrip("+"),
+            customer_id=uuid.UUID(customer),
+        )
+        s.add(event)
+        await s.flush()
+    return str(gid("AuthEvent", event.id))

@@ -1,0 +1,613 @@
+"""The verification and session engine: one inbound message in, the replies out, state by state.
+
+- No session, nothing pending: a public question is answered; anything else looks the phone up (no account,
+  one account: a code at once, several: which profile?). A protected request that started it is remembered
+  and carried out once the customer is verified.
+- Choosing a profile: by number, name or email (or the list's row); then the code goes out.
+- Code pending: six digits are an attempt (3 per code); "verify" issues a fresh code and kills the old one.
+- Verified: a 24-hour session for one account; "log out" ends it; an expired one is announced once.
+
+Codes come from ``secrets``, live 10 minutes, are stored only as a keyed digest (bound to the tenant and the
+sender), compared in constant time and used once; issuance is limited per sender and per tenant. Every step
+is an :class:`AuthEvent`. Pure domain: the caller's tenant session, never a commit, no channel types.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bizzly import clock
+from bizzly.crypto import KeyRing
+from bizzly.db.paging import Page, PageRequest
+from bizzly.errors import Invalid
+from bizzly.ids import new_id
+from bizzly.settings import Settings
+from domain.assistant import texts
+from domain.assistant.hooks import MenuAnswerer, MenuHandler, ProtectedHandler, PublicAnswerer, words
+from domain.assistant.messages import ChannelInfo, Choice, CodeTemplate, Inbound, Reply, Sender
+from domain.assistant.models import (
+    AssistantSession,
+    AuthEvent,
+    AuthEventKind,
+    Delivery,
+    SessionEnd,
+    VerificationCode,
+    WhatsAppOptOut,
+)
+from domain.assistant.repository import AssistantStore
+from domain.customers.models import Customer
+from domain.customers.service import (
+    current_tenant,
+    customer_by_meta_user_id,
+    customers_by_ids,
+    record_meta_user_id,
+    set_whatsapp_opt_out,
+)
+from domain.identity.service import ReachedVia, resolve_e164, resolve_phone
+from domain.privacy.audit import record
+from tenants.mail import queue_email
+from tenants.models import Tenant
+
+log = logging.getLogger("bizzly.assistant")
+
+CODE_TTL = timedelta(minutes=10)
+MAX_ATTEMPTS = 3
+SESSION_TTL = timedelta(hours=24)
+EXPIRED_MARKER_TTL = timedelta(days=30)
+STATE_TTL = timedelta(hours=24)
+RATE_WINDOW = timedelta(hours=1)
+MAX_TEXT = 1000
+LIST_MAX_ROWS = 10
+CODE_PURPOSE = "assistant-verification-code"
+
+_LOG_OUT = {"log out", "logout", "log off", "sign out", "signout"}
+_ERASE = {"delete my messages", "delete my message history", "erase my messages", "delete my history"}
+_YES = {"yes", "y", "yes please", "confirm"}
+_NO = {"no", "n", "cancel"}
+_CODE = re.compile(r"\d{3} ?\d{3}")
+
+
+@dataclass
+class _Turn:
+    """One message being handled: who, where, and the state as loaded."""
+
+    session: AsyncSession
+    store: AssistantStore
+    tenant: Tenant
+    sender: Sender
+    user_key: str
+    channel: ChannelInfo
+    keys: KeyRing
+    settings: Settings
+    public: PublicAnswerer
+    protected: ProtectedHandler
+    now: datetime
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def phone(self) -> str | None:
+        if self.sender.phone_e164:
+            return self.sender.phone_e164[:20]
+        wa_id = self.sender.wa_id
+        return f"+{wa_id}"[:20] if wa_id and wa_id.isdigit() else None
+
+    @property
+    def actor(self) -> str:
+        return f"whatsapp:{self.phone or self.user_key}"
+
+    def event(self, kind: AuthEventKind, customer_id: uuid.UUID | None) -> None:
+        self.store.add_event(
+            AuthEvent(
+                id=new_id(),
+                kind=kind.value,
+                phone=self.phone,
+                user_key=self.user_key,
+                customer_id=customer_id,
+                created_at=self.now,
+            )
+        )
+        # Ids only: never the code, its digest or the phone.
+        log.info("assistant auth event %s", kind.value)
+
+    async def save(self, state: dict[str, Any]) -> None:
+        self.state = state
+        await self.store.save_state(self.user_key, state, expires_at=self.now + STATE_TTL, now=self.now)
+
+    async def clear(self) -> None:
+        self.state = {}
+        await self.store.clear_state(self.user_key)
+
+
+async def handle_message(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    sender: Sender,
+    inbound: Inbound,
+    channel: ChannelInfo,
+    keys: KeyRing,
+    settings: Settings,
+    public: PublicAnswerer | None = None,
+    protected: ProtectedHandler | None = None,
+) -> list[Reply]:
+    """The replies to one inbound message, in order. Writes state, codes, sessions, auth events, audit
+    entries and (for an account reached only through a CRM contact) an ``email.send`` outbox row in the
+    caller's transaction; never commits. Call it once per stored inbound message (after de-duplication)."""
+    try:
+        user_key = sender.user_key
+    except ValueError:
+        return []
+    tenant = await current_tenant(session)
+    if tenant.id != tenant_id:
+        raise RuntimeError("the session is bound to another tenant than the one passed")
+    store = AssistantStore(session)
+    turn = _Turn(
+        session=session,
+        store=store,
+        tenant=tenant,
+        sender=sender,
+        user_key=user_key[:160],
+        channel=channel,
+        keys=keys,
+        settings=settings,
+        public=public or MenuAnswerer(),
+        protected=protected or MenuHandler(),
+        now=clock.now(),
+    )
+    if inbound.kind in ("media", "unsupported"):
+        return [Reply(text=texts.TEXT_ONLY)]
+    row = await store.state_row(turn.user_key)
+    if row is not None and row.expires_at > turn.now:
+        loaded = json.loads(row.state)
+        turn.state = loaded if isinstance(loaded, dict) else {}
+    if inbound.kind == "interactive":
+        return await _interactive(turn, inbound.reply_id or "")
+
+    text = (inbound.text or "").strip()
+    if not text:
+        return [Reply(text=texts.EMPTY)]
+    if len(text) > MAX_TEXT:
+        return [Reply(text=texts.TOO_LONG.format(limit=f"{MAX_TEXT:,}"))]
+    if not any(ch.isalnum() for ch in text):
+        return [Reply(text=texts.NO_WORDS)]
+    said = words(text)
+    if said in ("stop", "unsubscribe"):
+        return await _opt_out(turn, opted_out=True)
+    if said == "start":
+        return await _opt_out(turn, opted_out=False)
+
+    current = await store.latest_session(turn.user_key)
+    if current is not None and current.ended_at is None and current.expires_at > turn.now:
+        return await _verified(turn, current, text, said)
+    step = turn.state.get("step")
+    if step == "code":
+        return await _code_pending(turn, text, said)
+    if step == "choose":
+        return await _choosing(turn, text, said)
+    expired = (
+        current
+        if current is not None
+        and current.ended_at is None
+        and current.expires_at > turn.now - EXPIRED_MARKER_TTL
+        else None
+    )
+    return await _start_verification(turn, text, said, expired)
+
+
+async def is_opted_out(session: AsyncSession, *, sender: Sender) -> bool:
+    """Whether this person said "stop" (business-initiated messages must not be sent)."""
+    return await AssistantStore(session).opt_out_row(sender.user_key) is not None
+
+
+async def verified_customer(session: AsyncSession, *, sender: Sender) -> uuid.UUID | None:
+    """The account this person is verified as right now, if any."""
+    current = await AssistantStore(session).latest_session(sender.user_key)
+    if current is None or current.ended_at is not None or current.expires_at <= clock.now():
+        return None
+    return current.customer_id
+
+
+async def auth_events(session: AsyncSession, *, page: PageRequest) -> Page[AuthEvent]:
+    """The tenant's auth events, newest first."""
+    return await AssistantStore(session).events_page(page)
+
+
+async def auth_events_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[AuthEvent]:
+    return await AssistantStore(session).events_by_ids(ids)
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Retention for one tenant (the scheduler's job): expired conversation states, codes an hour past
+    their life, and sessions whose end is more than 30 days old (the expired marker's lifetime)."""
+    return await AssistantStore(session).purge(
+        now=clock.now(), marker_ttl=EXPIRED_MARKER_TTL, code_ttl=RATE_WINDOW
+    )
+
+
+# --- states -------------------------------------------------------------------------------------------
+
+
+async def _public(turn: _Turn, text: str) -> list[Reply] | None:
+    return await turn.public.answer(turn.session, tenant_id=turn.tenant.id, text=text)
+
+
+async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str) -> list[Reply]:
+    if turn.state.get("erase"):
+        if said in _YES:
+            return await _erase(turn, current)
+        await turn.clear()
+        if said in _NO:
+            return [Reply(text=texts.ERASE_CANCELLED)]
+    if said in _LOG_OUT:
+        current.ended_at = turn.now
+        current.end_reason = SessionEnd.LOGGED_OUT.value
+        await turn.clear()
+        turn.event(AuthEventKind.LOGGED_OUT, current.customer_id)
+        return [Reply(text=texts.LOGGED_OUT)]
+    if said in _ERASE:
+        await turn.save({"erase": True})
+        return [
+            Reply(
+                text=texts.ERASE_CONFIRM,
+                kind="buttons",
+                choices=[Choice(id="erase:yes", title="Yes"), Choice(id="erase:no", title="No")],
+            )
+        ]
+    if said == "verify":
+        return [Reply(text=texts.ALREADY_VERIFIED)]
+    answer = await _public(turn, text)
+    if answer is not None:
+        return answer
+    return await turn.protected.handle(
+        turn.session, tenant_id=turn.tenant.id, customer_id=current.customer_id, text=text
+    )
+
+
+async def _code_pending(turn: _Turn, text: str, said: str) -> list[Reply]:
+    if _CODE.fullmatch(text):
+        return await _attempt(turn, text.replace(" ", ""))
+    if said == "verify":
+        account = await _pending_account(turn)
+        if account is None:
+            await turn.clear()
+            return await _start_verification(turn, text, said, None)
+        return await _issue(turn, account[0], account[1])
+    if said in _LOG_OUT:
+        await turn.store.kill_codes(turn.user_key, at=turn.now)
+        await turn.clear()
+        return [Reply(text=texts.NOT_LOGGED_IN)]
+    answer = await _public(turn, text)
+    if answer is not None:
+        return answer
+    if turn.protected.is_protected(text):
+        await turn.save({**turn.state, "request": text})
+    return [Reply(text=texts.ENTER_CODE)]
+
+
+async def _choosing(turn: _Turn, text: str, said: str) -> list[Reply]:
+    candidates = await _candidates(turn)
+    if said in _LOG_OUT:
+        await turn.clear()
+        return [Reply(text=texts.NOT_LOGGED_IN)]
+    if said == "verify":
+        return [_profile_list(turn, candidates)]
+    picked: list[int] = []
+    if said.isdigit():
+        number = int(said)
+        picked = [number - 1] if 1 <= number <= len(candidates) else []
+    else:
+        picked = [i for i, (c, _) in enumerate(candidates) if c is not None and c.email_key == said]
+        if not picked:
+            picked = [
+                i for i, (c, _) in enumerate(candidates) if c is not None and _name_matches(c.name, said)
+            ]
+    if len(picked) > 1:
+        return [Reply(text=texts.AMBIGUOUS_NAME.format(name=text.strip()[:60]))]
+    if len(picked) == 1:
+        customer, via = candidates[picked[0]]
+        if customer is not None:
+            return await _issue(turn, customer, via)
+    answer = await _public(turn, text)
+    if answer is not None:
+        return answer
+    return [Reply(text=texts.PICK_AGAIN), _profile_list(turn, candidates)]
+
+
+async def _start_verification(
+    turn: _Turn, text: str, said: str, expired: AssistantSession | None
+) -> list[Reply]:
+    if said in _LOG_OUT:
+        return [Reply(text=texts.NOT_LOGGED_IN)]
+    answer = await _public(turn, text)
+    if answer is not None:
+        return answer
+    replies: list[Reply] = []
+    if expired is not None:
+        expired.ended_at = turn.now
+        expired.end_reason = SessionEnd.EXPIRED.value
+        turn.event(AuthEventKind.SESSION_EXPIRED, expired.customer_id)
+        replies.append(Reply(text=texts.SESSION_EXPIRED))
+    request = text if turn.protected.is_protected(text) else None
+    accounts = await _accounts(turn)
+    if not accounts:
+        return [*replies, Reply(text=texts.NO_ACCOUNT)]
+    turn.state = {"request": request} if request else {}
+    if len(accounts) == 1:
+        return [*replies, *await _issue(turn, *accounts[0])]
+    await turn.save(
+        {
+            "step": "choose",
+            "list": secrets.token_hex(4),
+            "candidates": [{"id": str(c.id), "via": via.value} for c, via in accounts],
+            **({"request": request} if request else {}),
+        }
+    )
+    return [*replies, _profile_list(turn, [(c, via) for c, via in accounts])]
+
+
+async def _interactive(turn: _Turn, reply_id: str) -> list[Reply]:
+    if reply_id.startswith("erase:") and turn.state.get("erase"):
+        current = await turn.store.latest_session(turn.user_key)
+        if current is not None and current.ended_at is None and current.expires_at > turn.now:
+            said = "yes" if reply_id == "erase:yes" else "no"
+            return await _verified(turn, current, said, said)
+    parts = reply_id.split(":")
+    if len(parts) == 3 and parts[0] == "p" and parts[2].isdigit():
+        if turn.state.get("step") != "choose" or parts[1] != turn.state.get("list"):
+            return [Reply(text=texts.OLD_LIST)]
+        candidates = await _candidates(turn)
+        index = int(parts[2])
+        if index < len(candidates):
+            customer, via = candidates[index]
+            if customer is not None:
+                return await _issue(turn, customer, via)
+        return [Reply(text=texts.OLD_LIST)]
+    return [Reply(text=texts.UNKNOWN_CHOICE)]
+
+
+# --- codes --------------------------------------------------------------------------------------------
+
+
+def _material(turn: _Turn, code: str) -> str:
+    # Bound to the tenant and the sender: a digest is useless for any other conversation.
+    return f"{turn.tenant.id}|{turn.user_key}|{code}"
+
+
+async def _issue(turn: _Turn, customer: Customer, via: ReachedVia) -> list[Reply]:
+    """A fresh code for ``customer`` (older ones die), unless a rate limit says when to try again."""
+    request = turn.state.get("request")
+    pending = {
+        "step": "code",
+        "customer_id": str(customer.id),
+        "via": via.value,
+        **({"request": request} if request else {}),
+    }
+    since = turn.now - RATE_WINDOW
+    for user_key, limit, message in (
+        (turn.user_key, turn.settings.otp_per_phone_per_hour, texts.TOO_MANY_CODES),
+        (None, turn.settings.otp_per_tenant_per_hour, texts.BUSY),
+    ):
+        count, oldest = await turn.store.codes_since(since, user_key=user_key)
+        if count >= limit:
+            retry_at = (oldest or turn.now) + RATE_WINDOW
+            await turn.save(pending)
+            turn.event(AuthEventKind.RATE_LIMITED, customer.id)
+            return [Reply(text=message.format(wait=texts.wait_text(retry_at, turn.now), at=retry_at))]
+
+    await turn.store.kill_codes(turn.user_key, at=turn.now)
+    code = f"{secrets.randbelow(10**6):06d}"
+    delivery = Delivery.CHAT if via is ReachedVia.OWN_PHONE else Delivery.EMAIL
+    turn.store.add_code(
+        VerificationCode(
+            id=new_id(),
+            user_key=turn.user_key,
+            customer_id=customer.id,
+            code_hmac=turn.keys.digest(CODE_PURPOSE, _material(turn, code)),
+            delivery=delivery.value,
+            attempts=0,
+            created_at=turn.now,
+            expires_at=turn.now + CODE_TTL,
+        )
+    )
+    await turn.save(pending)
+    turn.event(AuthEventKind.CODE_SENT, customer.id)
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    if delivery is Delivery.EMAIL:
+        # Anyone can plant a phone on a CRM contact with a public form: such an account's code goes to its
+        # email of record, never into this chat.
+        business = turn.tenant.name
+        await queue_email(
+            turn.session,
+            keys=turn.keys,
+            to=customer.email,
+            subject=texts.EMAIL_SUBJECT.format(business=business),
+            text=texts.EMAIL_TEXT.format(name=customer.name, business=business, code=code, minutes=minutes),
+        )
+        return [
+            Reply(text=texts.CODE_BY_EMAIL.format(email=texts.mask_email(customer.email), minutes=minutes))
+        ]
+    template = turn.channel.otp_template_name
+    return [
+        Reply(
+            text=texts.CODE_MESSAGE.format(code=code, minutes=minutes),
+            holds_code=True,
+            code_template=CodeTemplate(name=template, code=code, expires_minutes=minutes)
+            if template
+            else None,
+        )
+    ]
+
+
+async def _attempt(turn: _Turn, digits: str) -> list[Reply]:
+    code = await turn.store.live_code(turn.user_key)
+    pending_customer = _uuid(turn.state.get("customer_id"))
+    if code is None or code.expires_at <= turn.now:
+        turn.event(AuthEventKind.CODE_FAILED, code.customer_id if code else pending_customer)
+        return [Reply(text=texts.INVALID_CODE)]
+    if not turn.keys.verify_digest(CODE_PURPOSE, _material(turn, digits), code.code_hmac):
+        code.attempts += 1
+        turn.event(AuthEventKind.CODE_FAILED, code.customer_id)
+        if code.attempts >= MAX_ATTEMPTS:
+            code.dead_at = turn.now
+            turn.event(AuthEventKind.LOCKED, code.customer_id)
+        await turn.session.flush()
+        return [Reply(text=texts.INVALID_CODE)]
+
+    code.used_at = turn.now
+    request = turn.state.get("request")
+    turn.store.add_session(
+        AssistantSession(
+            id=new_id(),
+            user_key=turn.user_key,
+            customer_id=code.customer_id,
+            started_at=turn.now,
+            expires_at=turn.now + SESSION_TTL,
+        )
+    )
+    await turn.clear()
+    turn.event(AuthEventKind.VERIFIED, code.customer_id)
+    if turn.sender.meta_user_id:
+        try:
+            await record_meta_user_id(
+                turn.session,
+                customer_id=code.customer_id,
+                meta_user_id=turn.sender.meta_user_id,
+                actor=turn.actor,
+            )
+        except Invalid:
+            pass  # a malformed id from the channel: the phone still works
+    await turn.session.flush()
+    replies = [Reply(text=texts.VERIFIED)]
+    if isinstance(request, str) and request:
+        replies += await turn.protected.handle(
+            turn.session, tenant_id=turn.tenant.id, customer_id=code.customer_id, text=request
+        )
+    return replies
+
+
+# --- accounts -----------------------------------------------------------------------------------------
+
+
+async def _accounts(turn: _Turn) -> list[tuple[Customer, ReachedVia]]:
+    """The website accounts this sender reaches, own-phone accounts first."""
+    found: list[tuple[Customer, ReachedVia]] = []
+    try:
+        if turn.sender.wa_id:
+            resolution = await resolve_phone(
+                turn.session, tenant=turn.tenant, raw=turn.sender.wa_id, whatsapp=True
+            )
+            found = [(a.customer, a.reached_via) for a in resolution.accounts]
+        elif turn.sender.phone_e164:
+            resolution = await resolve_e164(turn.session, e164=turn.sender.phone_e164)
+            found = [(a.customer, a.reached_via) for a in resolution.accounts]
+    except Invalid:
+        found = []
+    if turn.sender.meta_user_id and not any(via is ReachedVia.OWN_PHONE for _, via in found):
+        # A verified customer's Meta user id was recorded by a code it received: it counts as its own.
+        known = await customer_by_meta_user_id(turn.session, meta_user_id=turn.sender.meta_user_id)
+        if known is not None:
+            found = [(known, ReachedVia.OWN_PHONE), *[(c, v) for c, v in found if c.id != known.id]]
+    return found
+
+
+async def _candidates(turn: _Turn) -> list[tuple[Customer | None, ReachedVia]]:
+    """The profile list as shown (a deleted account stays as a gap, so numbers keep their meaning)."""
+    raw = turn.state.get("candidates") or []
+    ids = [_uuid(item.get("id")) for item in raw if isinstance(item, dict)]
+    customers = await customers_by_ids(turn.session, [i for i in ids if i is not None])
+    result: list[tuple[Customer | None, ReachedVia]] = []
+    for item, customer_id in zip(raw, ids, strict=True):
+        via = ReachedVia(item.get("via", ReachedVia.CRM_CONTACT.value))
+        result.append((customers.get(customer_id) if customer_id else None, via))
+    return result
+
+
+async def _pending_account(turn: _Turn) -> tuple[Customer, ReachedVia] | None:
+    customer_id = _uuid(turn.state.get("customer_id"))
+    if customer_id is None:
+        return None
+    customer = (await customers_by_ids(turn.session, [customer_id])).get(customer_id)
+    if customer is None:
+        return None
+    return customer, ReachedVia(turn.state.get("via", ReachedVia.CRM_CONTACT.value))
+
+
+def _profile_list(turn: _Turn, candidates: list[tuple[Customer | None, ReachedVia]]) -> Reply:
+    lines: list[str] = []
+    choices: list[Choice] = []
+    for index, (customer, via) in enumerate(candidates):
+        if customer is None:
+            continue
+        email = customer.email if via is ReachedVia.OWN_PHONE else texts.mask_email(customer.email)
+        lines.append(f"{index + 1}. {customer.name} ({email})")
+        choices.append(
+            Choice(id=f"p:{turn.state.get('list')}:{index}", title=customer.name[:24], description=email[:72])
+        )
+    text = "\n".join([texts.MULTIPLE_ACCOUNTS, "", *lines, "", texts.WHICH_PROFILE])
+    if len(choices) <= LIST_MAX_ROWS:
+        return Reply(text=text, kind="list", choices=choices)
+    return Reply(text=text)
+
+
+def _name_matches(name: str, said: str) -> bool:
+    full = words(name)
+    return said == full or said == (full.split() or [""])[0]
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+# --- privacy ------------------------------------------------------------------------------------------
+
+
+async def _opt_out(turn: _Turn, *, opted_out: bool) -> list[Reply]:
+    """stop / start, for anyone: kept per sender and mirrored onto the accounts whose own phone this is."""
+    existing = await turn.store.opt_out_row(turn.user_key)
+    if opted_out and existing is None:
+        turn.store.add_opt_out(
+            WhatsAppOptOut(id=new_id(), user_key=turn.user_key, phone=turn.phone, created_at=turn.now)
+        )
+    elif not opted_out and existing is not None:
+        await turn.store.remove_opt_out(turn.user_key)
+    if (existing is None) == opted_out:
+        record(
+            turn.session,
+            actor=turn.actor,
+            action="whatsapp.opted_out" if opted_out else "whatsapp.opted_in",
+            subject_type="Conversation",
+            subject_id=None,
+        )
+    for customer, via in await _accounts(turn):
+        if via is ReachedVia.OWN_PHONE:
+            await set_whatsapp_opt_out(
+                turn.session, customer_id=customer.id, opted_out=opted_out, actor=turn.actor
+            )
+    await turn.session.flush()
+    return [Reply(text=texts.OPTED_OUT if opted_out else texts.OPTED_IN)]
+
+
+async def _erase(turn: _Turn, current: AssistantSession) -> list[Reply]:
+    erased = await turn.store.erase_messages(turn.user_key)
+    await turn.clear()
+    record(
+        turn.session,
+        actor=f"customer:{current.customer_id}",
+        action="whatsapp.messages_erased",
+        subject_type="Customer",
+        subject_id=current.customer_id,
+        detail=f"{erased} messages",
+    )
+    return [Reply(text=texts.ERASED)]

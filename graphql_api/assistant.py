@@ -1,0 +1,94 @@
+"""The ``authEvents`` query: every step of WhatsApp verification, for staff (newest first)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from bizzly.errors import DomainError
+from domain.assistant import service
+from domain.assistant.models import AuthEvent as AuthEventRow
+from graphql_api.context import Info
+from graphql_api.customers.loaders import customer_loader
+from graphql_api.customers.types import Customer
+from graphql_api.errors import from_domain
+from graphql_api.permissions import CanOperate, staff_can
+from graphql_api.relay import Connection, node_uuids, page_request
+from tenants.permissions import Permission
+
+
+@strawberry.enum(name="AuthEventKind")
+class AuthEventKind(Enum):
+    CODE_SENT = "CODE_SENT"
+    CODE_FAILED = "CODE_FAILED"
+    VERIFIED = "VERIFIED"
+    LOCKED = "LOCKED"
+    LOGGED_OUT = "LOGGED_OUT"
+    SESSION_EXPIRED = "SESSION_EXPIRED"
+    RATE_LIMITED = "RATE_LIMITED"
+
+
+@strawberry.type(description="One step of a WhatsApp customer's verification (never the code itself).")
+class AuthEvent(relay.Node):
+    id: relay.NodeID[str]
+    kind: AuthEventKind
+    phone: str | None = strawberry.field(description="The sender's phone (E.164), null for a username.")
+    created_at: datetime
+    customer_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_model(cls, row: AuthEventRow) -> AuthEvent:
+        return cls(
+            id=str(row.id),
+            kind=AuthEventKind(row.kind),
+            phone=row.phone,
+            created_at=row.created_at,
+            customer_id=row.customer_id,
+        )
+
+    @strawberry.field(description="The account concerned, when one was (and still exists).")
+    async def customer(self, info: Info) -> Customer | None:
+        if self.customer_id is None:
+            return None
+        row = await customer_loader(info.context).load(self.customer_id)
+        return Customer.from_model(row) if row is not None else None
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[AuthEvent | None]:
+        """Only staff (who may see conversations) can fetch an event."""
+        ids = node_uuids(node_ids)
+        if not staff_can(info, Permission.OPERATE):
+            return [None for _ in ids]
+        async with await info.context.session() as session:
+            rows = await service.auth_events_by_ids(session, [i for i in ids if i is not None])
+        found = {r.id: r for r in rows}
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
+
+
+@strawberry.type
+class AssistantQuery:
+    @strawberry.field(
+        permission_classes=[CanOperate],
+        description="WhatsApp customers' verification steps (codes sent, failures, sessions), newest first.",
+    )
+    async def auth_events(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[AuthEvent]:
+        try:
+            async with await info.context.session() as session:
+                page = await service.auth_events(session, page=page_request(first, after, last, before))
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        return Connection.from_page(page, AuthEvent.from_model)

@@ -1,0 +1,1 @@
+"""Integrations: a tenant's provider connections (WhatsApp here; HubSpot and Google Analytics plug in)."""

@@ -1,0 +1,1 @@
+"""Conversations with customers (WhatsApp) and their messages, for the dashboard."""

@@ -1,0 +1,283 @@
+"""Background work for WhatsApp: inbox events become conversation messages (and go to the assistant);
+statuses move outbound messages forward; ``whatsapp.send`` rows are sent through the Cloud API.
+
+Send failures (DESIGN.md section 5): 131047 (the 24-hour window has closed) sends the reply's fallback
+template or records the failure, never retries as is; 130429 / 131056 / HTTP 429 push the tenant's WhatsApp
+rows to later (``RetryLater``); 190 and the other token codes mark the connection ``needs_reauth``; 5xx and
+network errors retry with backoff; anything else is recorded on the message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bizzly import clock
+from bizzly.outbox import InboxEvent, OutboxRow, PermanentFailure, RetryLater
+from bizzly.tasks import TaskContext, inbox_handler, outbox_handler
+from domain.assistant import messages as assistant
+from domain.assistant.service import handle_message, verified_customer
+from domain.connections.repository import Connections
+from domain.conversations import service as conversations
+from domain.conversations.models import Conversation, Message, MessageStatus
+from domain.conversations.repository import Conversations
+from integrations.connections import (
+    ConnectionStatus,
+    Provider,
+    ProviderConnection,
+    config_of,
+    live_connection,
+    read_secrets,
+    record_error,
+    record_success,
+)
+from integrations.whatsapp import payloads
+from integrations.whatsapp.checker import AUTH_CODES
+from integrations.whatsapp.client import CloudApi, GraphError
+from integrations.whatsapp.webhook import SOURCE
+
+log = logging.getLogger("bizzly.whatsapp")
+
+CHANNEL = "whatsapp"
+SEND_TOPIC = conversations.send_topic(CHANNEL)
+OUTSIDE_WINDOW = 131047
+THROTTLED = {130429, 131056, 80007, 4}
+# A status for a message we do not know yet (its send has not committed) is retried this many times.
+STATUS_WAIT_ATTEMPTS = 5
+# Throttled sends wait at least this long (Meta gives no Retry-After on 130429).
+THROTTLE_DELAY = timedelta(seconds=5)
+# last_success_at is refreshed at most this often: every send writing the connection row would contend.
+SUCCESS_REFRESH = timedelta(minutes=1)
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, str) and value.isdigit():
+        try:
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+# WhatsApp message types that are media: never downloaded, the assistant answers "text only".
+MEDIA_KINDS = frozenset({"image", "audio", "voice", "video", "document", "sticker"})
+INTERACTIVE_KINDS = frozenset({"interactive", "button"})
+
+
+def _inbound(message: Message) -> assistant.Inbound:
+    if message.kind == "text":
+        return assistant.Inbound(kind="text", text=message.body)
+    if message.kind in INTERACTIVE_KINDS:
+        return assistant.Inbound(kind="interactive", text=message.body, reply_id=message.reply_id)
+    if message.kind in MEDIA_KINDS:
+        return assistant.Inbound(kind="media", media_type=message.kind)
+    return assistant.Inbound(kind="unsupported")
+
+
+def _sender(conversation: Conversation) -> assistant.Sender:
+    # A conversation is keyed by WhatsApp's id (digits) or, for a sender with no phone, ``bsuid:<id>``.
+    wa_id = None if conversation.user_key.startswith("bsuid:") else conversation.user_key
+    return assistant.Sender(
+        wa_id=wa_id,
+        phone_e164=conversation.phone_e164,
+        meta_user_id=conversation.meta_user_id,
+        display_name=conversation.display_name,
+    )
+
+
+def _rendered(reply: assistant.Reply) -> conversations.Reply:
+    template = None
+    if reply.code_template is not None:
+        code = reply.code_template
+        template = conversations.Template(name=code.name, language=code.language, code=code.code)
+    return conversations.Reply(
+        text=reply.text,
+        choices=[(c.id, c.title) for c in reply.choices],
+        template=template,
+        log_text=reply.log_text if reply.holds_code else None,
+    )
+
+
+async def hand_to_assistant(ctx: TaskContext, conversation: Conversation, message: Message) -> None:
+    """The assistant decides the replies; each is queued through the outbox in this transaction."""
+    inbound = _inbound(message)
+    if assistant.is_code_attempt(message.body):
+        # A typed code is never kept in the message log (the assistant compares it, then it is gone).
+        message.body = assistant.redact_codes(message.body or "")
+    connection = await _connection_for(ctx, conversation)
+    otp_template = config_of(connection).get("otp_template_name") if connection is not None else None
+    sender = _sender(conversation)
+    replies = await handle_message(
+        ctx.session,
+        tenant_id=ctx.tenant_id,
+        sender=sender,
+        inbound=inbound,
+        channel=assistant.ChannelInfo(otp_template_name=otp_template or None),
+        keys=ctx.keys,
+        settings=ctx.settings,
+    )
+    for reply in replies:
+        await conversations.queue_reply(
+            ctx.session, keys=ctx.keys, conversation=conversation, reply=_rendered(reply)
+        )
+    customer_id = await verified_customer(ctx.session, sender=sender)
+    conversation.customer_id = customer_id
+    conversation.verified = customer_id is not None
+
+
+@inbox_handler(SOURCE)
+async def on_whatsapp(ctx: TaskContext, event: InboxEvent) -> None:
+    data = json.loads(event.payload)
+    if not isinstance(data, dict):
+        raise PermanentFailure("whatsapp inbox payload is not an object")
+    if data.get("kind") == "message":
+        await _on_message(ctx, data)
+    elif data.get("kind") == "status":
+        await _on_status(ctx, data)
+    else:
+        raise PermanentFailure("whatsapp inbox payload of unknown kind")
+
+
+async def _on_message(ctx: TaskContext, data: dict[str, Any]) -> None:
+    connection_id: uuid.UUID | None
+    try:
+        connection_id = uuid.UUID(str(data.get("connection_id")))
+    except ValueError:
+        connection_id = None
+    sender = conversations.Sender(
+        wa_id=data.get("wa_id"), meta_user_id=data.get("user_id"), name=data.get("name")
+    )
+    kind = str(data.get("type") or "unknown")
+    stored = await conversations.record_inbound(
+        ctx.session,
+        channel=CHANNEL,
+        connection_id=connection_id,
+        sender=sender,
+        wamid=str(data["wamid"]),
+        kind=kind,
+        body=data.get("text"),
+        reply_id=data.get("reply_id"),
+        media_id=data.get("media_id"),
+        sent_at=_time(data.get("timestamp")),
+    )
+    if stored is None:
+        return
+    conversation, message = stored
+    await hand_to_assistant(ctx, conversation, message)
+
+
+async def _on_status(ctx: TaskContext, data: dict[str, Any]) -> None:
+    at = _time(data.get("timestamp")) or clock.now()
+    found = await conversations.apply_status(
+        ctx.session,
+        wamid=str(data["wamid"]),
+        status=str(data["status"]),
+        at=at,
+        error_code=data.get("error_code"),
+        error=data.get("error"),
+    )
+    if found is None and ctx.attempt < STATUS_WAIT_ATTEMPTS:
+        # The send that created this wamid may not have committed yet: try again a little later.
+        raise LookupError("status for a message not stored yet")
+
+
+async def _connection_for(ctx: TaskContext, conversation: Conversation) -> ProviderConnection | None:
+    """The number the customer wrote to; if it was reconnected or removed since, the newest live one."""
+    if conversation.connection_id is not None:
+        found = await Connections(ctx.session).get(conversation.connection_id)
+        if found is not None and found.status != ConnectionStatus.DISCONNECTED:
+            return found
+    return await live_connection(ctx.session, provider=Provider.WHATSAPP)
+
+
+def _api(ctx: TaskContext) -> CloudApi:
+    return ctx.shared("whatsapp.api", lambda: CloudApi(ctx.settings))
+
+
+def _request(to: str, data: dict[str, Any], *, use_fallback: bool) -> dict[str, Any]:
+    spec = data.get("fallback") if use_fallback else data.get("template")
+    if isinstance(spec, dict) and spec.get("name"):
+        return payloads.template(to, spec)
+    options = [(str(i), str(t)) for i, t in data.get("choices") or []]
+    if options:
+        return payloads.choices(
+            to, str(data.get("text") or ""), options, button=str(data.get("list_button") or "Choose")
+        )
+    return payloads.text(to, str(data.get("text") or ""))
+
+
+def _fail(message: Message, code: int | None, error: str) -> None:
+    conversations.mark_failed(message, code=code, error=error)
+    log.warning("whatsapp message %s failed: %s", message.id, error)
+
+
+@outbox_handler(SEND_TOPIC)
+async def send(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> None:
+    try:
+        message_id = uuid.UUID(str(data["message_id"]))
+    except (KeyError, ValueError) as exc:
+        raise PermanentFailure("whatsapp.send payload lacks a valid message_id") from exc
+    repo = Conversations(ctx.session)
+    message = await repo.message(message_id)
+    if message is None:
+        raise PermanentFailure("whatsapp.send for a message that no longer exists")
+    if message.status != MessageStatus.QUEUED:
+        return  # already sent (or failed) by an earlier run
+    conversation = await repo.get(message.conversation_id)
+    assert conversation is not None  # the foreign key
+    connection = await _connection_for(ctx, conversation)
+    if connection is None or connection.status == ConnectionStatus.NEEDS_REAUTH:
+        _fail(
+            message,
+            None,
+            "WhatsApp is not connected" if connection is None else "WhatsApp needs reconnecting",
+        )
+        return
+    to = conversation.phone_e164.lstrip("+") if conversation.phone_e164 else conversation.meta_user_id
+    if not to:
+        _fail(message, None, "the conversation has no address")
+        return
+    is_template = isinstance(data.get("template"), dict)
+    use_fallback = not is_template and not conversations.in_window(conversation)
+    if use_fallback and not isinstance(data.get("fallback"), dict):
+        _fail(message, OUTSIDE_WINDOW, "outside the 24-hour window and no template to fall back to")
+        return
+    await _deliver(ctx, connection, message, to, data, use_fallback=use_fallback)
+
+
+async def _deliver(
+    ctx: TaskContext,
+    connection: ProviderConnection,
+    message: Message,
+    to: str,
+    data: dict[str, Any],
+    *,
+    use_fallback: bool,
+) -> None:
+    config = config_of(connection)
+    token = read_secrets(ctx.keys, connection).get("access_token", "")
+    try:
+        wamid = await _api(ctx).send(
+            str(config.get("phone_number_id", "")), token, _request(to, data, use_fallback=use_fallback)
+        )
+    except GraphError as exc:
+        if exc.code == OUTSIDE_WINDOW and not use_fallback and isinstance(data.get("fallback"), dict):
+            await _deliver(ctx, connection, message, to, data, use_fallback=True)
+            return
+        if exc.code in THROTTLED or exc.status == 429:
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else THROTTLE_DELAY
+            raise RetryLater(clock.now() + delay, exc.short, topic_prefix=f"{CHANNEL}.") from exc
+        if exc.code in AUTH_CODES or exc.status == 401:
+            record_error(connection, exc.short, status=ConnectionStatus.NEEDS_REAUTH)
+            _fail(message, exc.code, exc.short)
+            return
+        if exc.status == 0 or exc.status >= 500 or exc.code in {131000, 2}:
+            raise  # transient: backoff
+        _fail(message, exc.code, exc.short)
+        return
+    conversations.mark_sent(message, wamid=wamid)
+    if connection.last_success_at is None or clock.now() - connection.last_success_at > SUCCESS_REFRESH:
+        record_success(connection)
