@@ -19,6 +19,7 @@ from domain.connections.models import Provider
 from graphql_api.context import AppServices
 from graphql_api.schema import build_schema
 from graphql_api.view import GraphQLView
+from integrations.analytics.checker import GoogleAnalyticsChecker
 from integrations.hubspot.checker import HubSpotChecker
 from integrations.hubspot.oauth import HubSpotOAuth
 from integrations.hubspot.oauth_routes import hubspot_routes
@@ -94,6 +95,7 @@ def build_services(settings: Settings) -> AppServices:
         connection_checkers={
             Provider.WHATSAPP: WhatsAppChecker(settings),
             Provider.HUBSPOT: HubSpotChecker(settings),
+            Provider.GOOGLE_ANALYTICS: GoogleAnalyticsChecker(settings),
         },
         oauth_starters={Provider.HUBSPOT: HubSpotOAuth(settings, db, keys)},
     )

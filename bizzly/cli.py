@@ -81,6 +81,24 @@ def demo() -> None:
     typer.echo(instructions(asyncio.run(seed(settings)), settings))
 
 
+@app.command("chat")
+def chat_command(
+    tenant: str = typer.Option(..., help="The business's slug."),
+    phone: str = typer.Option(..., help="The customer's phone number, as WhatsApp would send it."),
+) -> None:
+    """Talk to a business's assistant as a WhatsApp customer: one message per line of stdin, replies printed
+    (verification codes included: the terminal is the customer's phone). Ends at end of input."""
+    import asyncio
+    import sys
+
+    from bizzly.chat import chat
+
+    try:
+        asyncio.run(chat(get_settings(), slug=tenant, phone=phone, lines=sys.stdin, out=typer.echo))
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tenant") from exc
+
+
 def main() -> None:
     from bizzly.logs import configure_logging
 

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     hubspot_rate_window_seconds: float = Field(default=10.0, gt=0)
     # The CRM search API's own budget (HubSpot: 5 per second per portal).
     hubspot_search_rate_per_second: int = Field(default=5, ge=1)
+
+    # The GA4 Measurement Protocol host (/mp/collect, /debug/mp/collect); tests point it at the fake.
+    ga_url: str = "https://www.google-analytics.com"
     # How long the "Connect HubSpot" link stays valid.
     hubspot_state_ttl_seconds: int = Field(default=600, ge=60)
 

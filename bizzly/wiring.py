@@ -13,7 +13,11 @@ from bizzly import model_registry
 from bizzly.ports import Mailer
 from bizzly.settings import Settings
 
-HANDLER_MODULES: list[str] = ["integrations.whatsapp.handlers", "integrations.hubspot.alerts"]
+HANDLER_MODULES: list[str] = [
+    "integrations.whatsapp.handlers",
+    "integrations.hubspot.alerts",
+    "integrations.analytics.handlers",
+]
 
 
 def import_handlers() -> None:

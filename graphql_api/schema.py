@@ -25,6 +25,7 @@ from graphql_api.assistant import AssistantQuery
 from graphql_api.audit import AuditQuery
 from graphql_api.catalog.mutations import CatalogMutation
 from graphql_api.catalog.queries import CatalogQuery
+from graphql_api.connections.analytics import AnalyticsMutation
 from graphql_api.connections.mutations import ConnectionsMutation
 from graphql_api.connections.queries import ConnectionsQuery
 from graphql_api.conversations.queries import ConversationsQuery
@@ -63,6 +64,7 @@ MUTATIONS: tuple[type, ...] = (
     SchedulingMutation,
     SubscriptionsMutation,
     ConnectionsMutation,
+    AnalyticsMutation,
     HubSpotMutation,
 )
 

@@ -32,7 +32,7 @@ from bizzly.errors import Invalid
 from bizzly.ids import new_id
 from bizzly.settings import Settings
 from domain.assistant import texts
-from domain.assistant.hooks import MenuAnswerer, MenuHandler, ProtectedHandler, PublicAnswerer, words
+from domain.assistant.hooks import MenuHandler, ProtectedHandler, PublicAnswerer, words
 from domain.assistant.messages import ChannelInfo, Choice, CodeTemplate, Inbound, Reply, Sender
 from domain.assistant.models import (
     AssistantSession,
@@ -43,6 +43,7 @@ from domain.assistant.models import (
     VerificationCode,
     WhatsAppOptOut,
 )
+from domain.assistant.public import CatalogueAnswerer
 from domain.assistant.repository import AssistantStore
 from domain.customers.models import Customer
 from domain.customers.service import (
@@ -159,7 +160,7 @@ async def handle_message(
         channel=channel,
         keys=keys,
         settings=settings,
-        public=public or MenuAnswerer(),
+        public=public or CatalogueAnswerer(),
         protected=protected or MenuHandler(),
         now=clock.now(),
     )

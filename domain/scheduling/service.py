@@ -25,6 +25,7 @@ from domain.catalog.hours import OpeningRange, format_time
 from domain.catalog.models import Service
 from domain.catalog.repository import Hours, Services
 from domain.catalog.text import storable
+from domain.connections.analytics import queue_event
 from domain.customers.repository import Customers
 from domain.customers.service import current_tenant
 from domain.privacy.audit import record
@@ -210,6 +211,13 @@ async def create_booking(
     record(
         session, actor=caller.actor, action="booking.created", subject_type="Booking", subject_id=booking.id
     )
+    await queue_event(
+        session,
+        name="booking_created",
+        customer_id=customer_id,
+        client_id=booking.analytics_client_id,
+        booking_id=booking.id,
+    )
     return booking
 
 
@@ -320,6 +328,13 @@ async def cancel_booking(
         subject_type="Booking",
         subject_id=booking.id,
         detail=detail,
+    )
+    await queue_event(
+        session,
+        name="booking_cancelled",
+        customer_id=booking.customer_id,
+        client_id=booking.analytics_client_id,
+        booking_id=booking.id,
     )
     return booking
 

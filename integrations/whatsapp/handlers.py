@@ -15,8 +15,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bizzly import clock
+from bizzly.crypto import KeyRing
 from bizzly.outbox import InboxEvent, OutboxRow, PermanentFailure, RetryLater
+from bizzly.settings import Settings
 from bizzly.tasks import TaskContext, inbox_handler, outbox_handler
 from domain.assistant import messages as assistant
 from domain.assistant.service import handle_message, verified_customer
@@ -103,29 +107,53 @@ def _rendered(reply: assistant.Reply) -> conversations.Reply:
 
 async def hand_to_assistant(ctx: TaskContext, conversation: Conversation, message: Message) -> None:
     """The assistant decides the replies; each is queued through the outbox in this transaction."""
-    inbound = _inbound(message)
-    if assistant.is_code_attempt(message.body):
-        # A typed code is never kept in the message log (the assistant compares it, then it is gone).
-        message.body = assistant.redact_codes(message.body or "")
     connection = await _connection_for(ctx, conversation)
     otp_template = config_of(connection).get("otp_template_name") if connection is not None else None
-    sender = _sender(conversation)
-    replies = await handle_message(
+    replies = await assistant_replies(
         ctx.session,
         tenant_id=ctx.tenant_id,
-        sender=sender,
-        inbound=inbound,
-        channel=assistant.ChannelInfo(otp_template_name=otp_template or None),
         keys=ctx.keys,
         settings=ctx.settings,
+        conversation=conversation,
+        message=message,
+        channel=assistant.ChannelInfo(otp_template_name=otp_template or None),
     )
     for reply in replies:
         await conversations.queue_reply(
             ctx.session, keys=ctx.keys, conversation=conversation, reply=_rendered(reply)
         )
-    customer_id = await verified_customer(ctx.session, sender=sender)
+
+
+async def assistant_replies(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    keys: KeyRing,
+    settings: Settings,
+    conversation: Conversation,
+    message: Message,
+    channel: assistant.ChannelInfo,
+) -> list[assistant.Reply]:
+    """The assistant's replies to a stored inbound message; redacts a typed code from the log and records
+    who the conversation is verified as. (``bizzly chat`` prints these instead of sending them.)"""
+    inbound = _inbound(message)
+    if assistant.is_code_attempt(message.body):
+        # A typed code is never kept in the message log (the assistant compares it, then it is gone).
+        message.body = assistant.redact_codes(message.body or "")
+    sender = _sender(conversation)
+    replies = await handle_message(
+        session,
+        tenant_id=tenant_id,
+        sender=sender,
+        inbound=inbound,
+        channel=channel,
+        keys=keys,
+        settings=settings,
+    )
+    customer_id = await verified_customer(session, sender=sender)
     conversation.customer_id = customer_id
     conversation.verified = customer_id is not None
+    return replies
 
 
 @inbox_handler(SOURCE)

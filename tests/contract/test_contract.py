@@ -27,7 +27,6 @@ PENDING: frozenset[str] = frozenset(
         "SubmitContactForm",
         # integrations.graphql
         "ConfigureAssistantModel",
-        "ConnectGoogleAnalytics",
         "EraseCustomerData",
         "IntegrationSettings",
         "Leads",

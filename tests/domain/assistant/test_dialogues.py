@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bizzly import clock
-from domain.assistant import texts
+from domain.assistant import public, texts
 from domain.assistant.messages import ChannelInfo, Sender
 from domain.assistant.models import AssistantSession, ConversationState, VerificationCode
 from tests.domain.assistant.conftest import PHONE, Chat, code_of, event_kinds, rows, snapshot, wrong
@@ -142,7 +142,7 @@ async def test_no_match_repeats_the_list_and_a_public_question_keeps_the_choice_
     await chat.say("Hi")
     before = await snapshot(chat.gql)
     assert await chat.texts("Harry") == [texts.PICK_AGAIN, SARAH_AND_TOM]
-    assert await chat.texts("What services do you offer?") == [texts.PUBLIC_MENU]
+    assert await chat.texts("What services do you offer?") == [public.NO_SERVICES]
     assert await snapshot(chat.gql) == before
     assert (await chat.say("2"))[0].holds_code
 
@@ -235,7 +235,7 @@ async def test_while_a_code_is_pending_other_text_gets_a_reminder_and_public_que
     await _sarah(chat)
     code = code_of((await chat.say("Hi"))[0])
     assert await chat.texts("hello?") == [texts.ENTER_CODE]
-    assert await chat.texts("What are your prices?") == [texts.PUBLIC_MENU]
+    assert await chat.texts("What are your prices?") == [public.NO_SERVICES]
     assert len(await rows(chat.gql, VerificationCode)) == 1  # no new code
     assert await chat.texts(code) == [texts.VERIFIED]
 
@@ -304,7 +304,7 @@ async def test_a_protected_request_from_an_unverified_phone_gets_a_code_then_is_
 
 async def test_a_public_question_needs_no_verification(chat: Chat) -> None:
     await _sarah(chat)
-    assert await chat.texts("What services do you offer?") == [texts.PUBLIC_MENU]
+    assert await chat.texts("What services do you offer?") == [public.NO_SERVICES]
     assert await rows(chat.gql, VerificationCode) == []
 
 
@@ -333,7 +333,7 @@ async def test_after_expiry_a_public_question_is_answered_and_the_marker_kept(ch
     await _sarah(chat)
     await chat.verify()
     clock.advance(timedelta(hours=25))
-    assert await chat.texts("What are your opening hours?") == [texts.PUBLIC_MENU]
+    assert await chat.texts("What are your opening hours?") == [public.NO_HOURS]
     expired, code_message = await chat.say("Hi")
     assert expired.text == texts.SESSION_EXPIRED
     assert code_message.holds_code

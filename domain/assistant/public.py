@@ -1,0 +1,233 @@
+"""Deterministic answers to public questions: services, prices, opening hours, free slots and help articles.
+
+Understanding is by keywords, with service names matched fuzzily (typos, word order) and dates read in the
+tenant's time zone. Text that is none of these returns None, so the verification engine carries on.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import fuzz
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bizzly import clock
+from domain.assistant import texts, tools
+from domain.assistant.hooks import _PROTECTED, _PUBLIC, words
+from domain.assistant.messages import Reply
+from domain.catalog.hours import format_time
+from domain.catalog.models import Service
+from domain.catalog.money import CURRENCY_DIGITS
+from domain.customers.service import current_tenant
+
+Intent = Literal["services", "prices", "hours", "availability", "help"]
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY_SHORT = {name[:3]: i for i, name in enumerate(WEEKDAYS)}
+_AVAILABILITY = re.compile(r"\b(free|availab\w*|slots?|times?|openings?|space|spaces|spot|spots)\b")
+_PRICES = re.compile(r"\b(prices?|pricing|costs?|how much|fees?|rates?|charge)\b")
+_SERVICES = re.compile(r"\b(services?|offer\w*|treatments?|menu|what do you do)\b")
+_HOURS = re.compile(r"\b(opening hours|hours|open|close|closing)\b")
+_HELP = re.compile(r"\b(help|faq|how do i|how can i|policy|question)\b")
+_DAY_MONTH = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?\b")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+FUZZY_CUTOFF = 80
+MAX_SLOTS = 12
+EXCERPT_CHARS = 160
+NO_SERVICES = "We have no services listed yet."
+BAD_DATE = "I couldn't read that date. Try today, tomorrow, a weekday or a date like 28/11."
+NO_HOURS = "We have no opening hours listed yet."
+
+
+@dataclass(frozen=True)
+class Understood:
+    intent: Intent
+    service: str | None = None  # the matched service's name
+    day: date | None = None
+    bad_date: bool = False  # a date was written but no such day exists ("31/02")
+
+
+def _weekday(token: str) -> int | None:
+    """A weekday name or its abbreviation, allowing one slip ("fridy", "wednsday")."""
+    short = _WEEKDAY_SHORT.get(token[:3])
+    if short is not None and (len(token) == 3 or fuzz.ratio(token, WEEKDAYS[short]) >= FUZZY_CUTOFF):
+        return short
+    for i, name in enumerate(WEEKDAYS):
+        if len(token) >= 5 and fuzz.ratio(token, name) >= 85:
+            return i
+    return None
+
+
+def parse_day(text: str, today: date) -> date | None:
+    """today / tomorrow / (next) <weekday> / dd/mm[/yyyy] / yyyy-mm-dd, relative to the tenant's ``today``."""
+    normalized = text.lower()
+    iso = _ISO_DATE.search(normalized)
+    if iso:
+        try:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        except ValueError:
+            return None
+    dm = _DAY_MONTH.search(normalized)
+    if dm:
+        year = int(dm[3]) if dm[3] else today.year
+        year = year + 2000 if year < 100 else year
+        try:
+            found = date(year, int(dm[2]), int(dm[1]))
+        except ValueError:
+            return None
+        if not dm[3] and found < today:
+            found = found.replace(year=today.year + 1)
+        return found
+    tokens = words(text).split()
+    for i, token in enumerate(tokens):
+        if token in ("today", "tonight"):
+            return today
+        if token in ("tomorrow", "tmrw", "tomorow", "tommorow", "tommorrow"):
+            return today + timedelta(days=1)
+        weekday = _weekday(token)
+        if weekday is not None:
+            ahead = (weekday - today.weekday()) % 7
+            if i > 0 and tokens[i - 1] == "next" and ahead == 0:
+                ahead = 7
+            return today + timedelta(days=ahead)
+    return None
+
+
+def match_service(text: str, names: list[str]) -> str | None:
+    """The service named in ``text``, tolerating typos and word order ("cut hair" is "Haircut")."""
+    said = words(text)
+    tokens = said.split()
+    best: tuple[float, str] | None = None
+    for name in names:
+        target = words(name)
+        size = len(target.split())
+        score = 0.0
+        for n in {size, size + 1, max(size - 1, 1)}:
+            for i in range(len(tokens) - n + 1):
+                chunk = " ".join(tokens[i : i + n])
+                score = max(score, fuzz.ratio(chunk, target), fuzz.token_sort_ratio(chunk, target))
+                score = max(score, _joined(chunk, target))
+        # One distinctive word of a longer name ("massage" for "Deep Tissue Massage") counts, a little lower.
+        distinctive = [part for part in target.split() if len(part) >= 5]
+        if size > 1 and any(fuzz.ratio(t, part) >= FUZZY_CUTOFF + 5 for t in tokens for part in distinctive):
+            score = max(score, float(FUZZY_CUTOFF))
+        if score >= FUZZY_CUTOFF and (best is None or score > best[0]):
+            best = (score, name)
+    return best[1] if best else None
+
+
+def _joined(chunk: str, target: str) -> float:
+    # "hair cut" for "Haircut", "cut hair" too.
+    parts = chunk.split()
+    if len(parts) < 2:
+        return 0.0
+    target = target.replace(" ", "")
+    return max(fuzz.ratio("".join(parts), target), fuzz.ratio("".join(reversed(parts)), target))
+
+
+def understand(text: str, *, names: list[str], today: date) -> Understood | None:
+    said = words(text)
+    if not said or _PROTECTED.search(said):
+        return None
+    service = match_service(text, names)
+    day = parse_day(text, today)
+    if _HOURS.search(said) and service is None and day is None:
+        return Understood("hours")
+    bad_date = day is None and (_DAY_MONTH.search(text) or _ISO_DATE.search(text)) is not None
+    if _AVAILABILITY.search(said) or (service and (day or bad_date)):
+        return Understood("availability", service, day, bad_date)
+    if _PRICES.search(said):
+        return Understood("prices", service)
+    if _SERVICES.search(said):
+        return Understood("services")
+    if _HELP.search(said) or text.strip().endswith("?"):
+        return Understood("help")
+    return None
+
+
+def price(service: Service) -> str:
+    digits = CURRENCY_DIGITS.get(service.price_currency, 2)
+    amount = service.price_amount / 10**digits
+    return f"{service.price_currency} {amount:,.{digits}f}"
+
+
+def duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+def _line(service: Service) -> str:
+    return f"- {service.name}: {price(service)} ({duration(service.duration_minutes)})"
+
+
+class CatalogueAnswerer:
+    """The default ``PublicAnswerer``: real answers from the tenant's catalogue, no customer data."""
+
+    async def answer(self, session: AsyncSession, *, tenant_id: uuid.UUID, text: str) -> list[Reply] | None:
+        tenant = await current_tenant(session)
+        zone = ZoneInfo(tenant.timezone)
+        today = clock.now().astimezone(zone).date()
+        services = await tools.list_services(session)
+        understood = understand(text, names=[s.name for s in services], today=today)
+        if understood is None:
+            return None
+        if understood.intent in ("services", "prices"):
+            chosen = [s for s in services if s.name == understood.service] or services
+            if not chosen:
+                return [Reply(text=NO_SERVICES)]
+            head = "Our services:" if understood.intent == "services" else "Our prices:"
+            return [Reply(text="\n".join([head, *(_line(s) for s in chosen)]))]
+        if understood.intent == "hours":
+            return [Reply(text=await self._hours(session))]
+        if understood.intent == "availability":
+            return [Reply(text=await self._availability(session, understood, services, today, zone))]
+        article = await tools.search_help(session, query=text)
+        if article is None:
+            return [Reply(text=texts.PUBLIC_MENU)] if _PUBLIC.search(words(text)) else None
+        body = " ".join(article.body.split())
+        excerpt = body if len(body) <= EXCERPT_CHARS else body[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+        return [Reply(text=f"{article.title}\n{excerpt}")]
+
+    async def _hours(self, session: AsyncSession) -> str:
+        ranges = await tools.opening_hours(session)
+        if not ranges:
+            return NO_HOURS
+        lines = ["Opening hours:"]
+        for i, name in enumerate(WEEKDAYS):
+            today = [f"{format_time(r.opens)}–{format_time(r.closes)}" for r in ranges if r.weekday == i]
+            lines.append(f"- {name.title()}: {', '.join(today) if today else 'closed'}")
+        return "\n".join(lines)
+
+    async def _availability(
+        self,
+        session: AsyncSession,
+        understood: Understood,
+        services: list[Service],
+        today: date,
+        zone: ZoneInfo,
+    ) -> str:
+        if understood.bad_date:
+            return BAD_DATE
+        service = next((s for s in services if s.name == understood.service), None)
+        if service is None:
+            if len(services) != 1:
+                names = ", ".join(s.name for s in services) or "none yet"
+                return f"Which service would you like? We offer: {names}."
+            service = services[0]
+        day = understood.day or today
+        on = f"{day:%A} {day.day} {day:%B}"
+        if day < today:
+            return f"{on} has passed. Ask me about today or a later day."
+        slots = await tools.check_availability(session, service_id=service.id, day=day)
+        if not slots:
+            return f"Sorry, there are no free {service.name} slots on {on}."
+        times = [s.starts_at.astimezone(zone).strftime("%H:%M") for s in slots[:MAX_SLOTS]]
+        more = f" (and {len(slots) - MAX_SLOTS} more)" if len(slots) > MAX_SLOTS else ""
+        return f"Free {service.name} times on {on}: {', '.join(times)}{more}."
