@@ -45,6 +45,7 @@ from domain.assistant.models import (
 )
 from domain.assistant.public import CatalogueAnswerer
 from domain.assistant.repository import AssistantStore
+from domain.connections.analytics import queue_event as queue_analytics_event
 from domain.customers.models import Customer
 from domain.customers.service import (
     current_tenant,
@@ -476,6 +477,7 @@ async def _attempt(turn: _Turn, digits: str) -> list[Reply]:
     )
     await turn.clear()
     turn.event(AuthEventKind.VERIFIED, code.customer_id)
+    await queue_analytics_event(turn.session, name="whatsapp_verified", customer_id=code.customer_id)
     if turn.sender.meta_user_id:
         try:
             await record_meta_user_id(

@@ -239,3 +239,39 @@ async def test_a_batch_is_sent_per_client_id_within_gas_limits(
         (1, False),
         (2, True),
     ]
+
+
+async def test_a_whatsapp_verification_sends_one_ga_event_without_the_phone(
+    gql: GraphQLClient, ga: GaFake, settings: Settings
+) -> None:
+    from domain.assistant.messages import ChannelInfo, Inbound, Sender
+    from domain.assistant.service import handle_message
+
+    owner = await sign_up(gql, slug="glow")
+    assert (await connect(gql, owner, "G-ABC123XYZ9", SECRET))["errors"] == []
+    await create_customer(gql, owner, name="Sarah Jones", email="sarah@example.com", phone="07700 900123")
+    services = _services(gql)
+    sender = Sender(wa_id="447700900123", phone_e164="+447700900123")
+
+    async def say(text: str) -> list[str]:
+        async with tenant_session(gql, owner) as s:
+            replies = await handle_message(
+                s,
+                tenant_id=uuid.UUID(str(s.info["tenant_id"])),
+                sender=sender,
+                inbound=Inbound(kind="text", text=text),
+                channel=ChannelInfo(),
+                keys=services.keys,
+                settings=services.settings,
+            )
+        return [r.text for r in replies]
+
+    (code_message,) = await say("Hi")
+    code = re.findall(r"\d{6}", code_message)[0]
+    assert await say(code) == ["You're now verified! How can I help you today?"]
+    await drain_outbox(settings)
+    events = ga.events()
+    assert [e["name"] for e in events] == ["whatsapp_verified"]
+    sent = str([c.body for c in ga.collected])
+    assert "7700" not in sent
+    assert "sarah" not in sent.lower()
