@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.assistant import texts
 from domain.assistant.messages import Reply
 
-_PUBLIC = re.compile(
+PUBLIC_WORDS = re.compile(
     r"\b(services?|prices?|pricing|costs?|how much|availab\w*|slots?|opening|hours|open|help|faq|menu)\b"
 )
-_PROTECTED = re.compile(
+PROTECTED_WORDS = re.compile(
     r"\b(my|bookings?|book|booked|appointments?|reservations?|cancel\w*|reschedul\w*|account|"
     r"subscriptions?|quotas?|plans?|membership)\b"
 )
@@ -51,7 +51,7 @@ class MenuAnswerer:
 
     async def answer(self, session: AsyncSession, *, tenant_id: uuid.UUID, text: str) -> list[Reply] | None:
         normalized = words(text)
-        if _PROTECTED.search(normalized) or not _PUBLIC.search(normalized):
+        if PROTECTED_WORDS.search(normalized) or not PUBLIC_WORDS.search(normalized):
             return None
         return [Reply(text=texts.PUBLIC_MENU)]
 
@@ -60,7 +60,7 @@ class MenuHandler:
     """Default protected answers: what a verified customer can do."""
 
     def is_protected(self, text: str) -> bool:
-        return _PROTECTED.search(words(text)) is not None
+        return PROTECTED_WORDS.search(words(text)) is not None
 
     async def handle(
         self, session: AsyncSession, *, tenant_id: uuid.UUID, customer_id: uuid.UUID, text: str

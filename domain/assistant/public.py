@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from domain.assistant import texts, tools
-from domain.assistant.hooks import _PROTECTED, _PUBLIC, words
+from domain.assistant.hooks import PROTECTED_WORDS, PUBLIC_WORDS, words
 from domain.assistant.messages import Reply
 from domain.catalog.hours import format_time
 from domain.catalog.models import Service
@@ -132,7 +132,7 @@ def _joined(chunk: str, target: str) -> float:
 
 def understand(text: str, *, names: list[str], today: date) -> Understood | None:
     said = words(text)
-    if not said or _PROTECTED.search(said):
+    if not said or PROTECTED_WORDS.search(said):
         return None
     service = match_service(text, names)
     day = parse_day(text, today)
@@ -190,7 +190,7 @@ class CatalogueAnswerer:
             return [Reply(text=await self._availability(session, understood, services, today, zone))]
         article = await tools.search_help(session, query=text)
         if article is None:
-            return [Reply(text=texts.PUBLIC_MENU)] if _PUBLIC.search(words(text)) else None
+            return [Reply(text=texts.PUBLIC_MENU)] if PUBLIC_WORDS.search(words(text)) else None
         body = " ".join(article.body.split())
         excerpt = body if len(body) <= EXCERPT_CHARS else body[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
         return [Reply(text=f"{article.title}\n{excerpt}")]
