@@ -54,5 +54,10 @@ pytest-postgres: $(STAMP)
 
 test: lint types imports check-migrations pytest-sqlite pytest-postgres
 
+# Every benchmark in bench/ on a private PostgreSQL and Redis; renders docs/performance.md and docs/img/.
+# `make bench QUICK=1` is the smoke run. Not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
+
 clean:
 	rm -rf $(VENV) .bizzly .mypy_cache .ruff_cache

@@ -19,24 +19,23 @@ import argparse
 import asyncio
 import os
 import platform
-import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-PERFORMANCE_MD = REPO / "docs" / "performance.md"
+sys.path.insert(0, str(REPO))
+
+from bench.harness import BARE_PATH, PERFORMANCE_MD, Server, migrate, write_section  # noqa: E402
+from bench.results import record  # noqa: E402
+
 START = "<!-- bench/api_overhead.py: start -->"
 END = "<!-- bench/api_overhead.py: end -->"
-BARE_PATH = "/bench/bare"
 
 VIEWER = """query Viewer {
   viewer { user { id email name } tenant { id slug name timezone defaultRegion } role }
@@ -46,120 +45,21 @@ SIGN_UP = """mutation SignUp($input: SignUpInput!) {
 }"""
 
 
-# --- the server (a subprocess running this file with --serve) -----------------------------------------
+# --- the server (bench/harness.py) --------------------------------------------------------------------
 
 
-def create_bench_app() -> Any:
-    """``create_app()`` plus the bare endpoint, behind the same middleware."""
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    from bizzly.app import create_app
-
-    async def bare(request: Request) -> JSONResponse:
-        return JSONResponse({"ok": True})
-
-    app = create_app()
-    app.router.routes.append(Route(BARE_PATH, bare, methods=["GET"]))
-    return app
-
-
-def serve(port: int) -> None:
-    """The same uvicorn call as ``bizzly serve`` (bizzly/cli.py), with the bench factory."""
-    import uvicorn
-
-    from bizzly.logs import configure_logging
-    from bizzly.settings import get_settings
-
-    configure_logging(get_settings().log_level)
-    uvicorn.run(
-        create_bench_app,
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
-        self.port = _free_port()
-        self.env = {
-            **os.environ,
-            "BIZZLY_DATA_DIR": str(data_dir),
-            "BIZZLY_ENV": "development",
-            "BIZZLY_LOG_LEVEL": "INFO",
-            "PYTHONPATH": str(REPO),
-        }
-        for key in ("BIZZLY_DATABASE_URL", "BIZZLY_DATABASE_OWNER_URL", "BIZZLY_MAINTENANCE_DATABASE_URL"):
-            self.env.pop(key, None)
-        self.env["BIZZLY_BROKER_URL"] = "memory://"
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        bizzly = Path(sys.executable).with_name("bizzly")
-        if bizzly.exists():
-            migrate = [str(bizzly), "migrate"]
-        else:
-            migrate = [sys.executable, "-c", "from bizzly.cli import main; main()", "migrate"]
-        subprocess.run(migrate, env=self.env, cwd=REPO, check=True, capture_output=True, timeout=60)
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--serve", str(self.port)],
-                env=self.env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def wait_ready(self, within: float = 20.0) -> None:
-        deadline = time.monotonic() + within
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            while time.monotonic() < deadline:
-                if self.process is not None and self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited; see {self.log_path}")
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError("the server did not start in time")
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the server process so far (Linux), to attribute cost per request."""
-        if self.process is None:
-            return None
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+def embedded_server(data_dir: Path, log_path: Path) -> Server:
+    """The server on the embedded default: SQLite in ``data_dir``, ``memory://`` broker, workers inside."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BIZZLY_DATABASE")},
+        "BIZZLY_DATA_DIR": str(data_dir),
+        "BIZZLY_ENV": "development",
+        "BIZZLY_LOG_LEVEL": "INFO",
+        "BIZZLY_BROKER_URL": "memory://",
+    }
+    env.pop("BIZZLY_MAINTENANCE_DATABASE_URL", None)
+    migrate(env)
+    return Server(env, log_path)
 
 
 # --- the load -----------------------------------------------------------------------------------------
@@ -308,10 +208,6 @@ the database reads cost. The idle server's own CPU (the embedded relay and sched
 core) is subtracted from it. Re-run with `.venv/bin/python bench/api_overhead.py`.
 {end}"""
 
-NEW_FILE = (
-    "# Performance\n\nFigures written by the benchmarks in `bench/`; each section says how to re-run it.\n"
-)
-
 
 def render(result: Result) -> str:
     if result.authenticated:
@@ -347,21 +243,13 @@ def render(result: Result) -> str:
     )
 
 
-def write(section: str, path: Path = PERFORMANCE_MD) -> None:
-    """Replace this benchmark's marked section of ``path`` (other sections are left as they are)."""
-    text = path.read_text() if path.exists() else NEW_FILE
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.rstrip("\n") + "\n")
+def write(section: str) -> None:
+    write_section(START, END, section)
 
 
 async def run(seconds: float, concurrency: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="bizzly-bench-") as tmp:
-        server = Server(Path(tmp) / "data", Path(tmp) / "server.log")
+        server = embedded_server(Path(tmp) / "data", Path(tmp) / "server.log")
         try:
             server.start()
             await server.wait_ready()
@@ -379,7 +267,7 @@ async def run(seconds: float, concurrency: int) -> Result:
                     rounds[name].append(found)
         except BaseException:
             server.stop()
-            sys.stderr.write(server.log_path.read_text(errors="replace")[-4000:])
+            sys.stderr.write(server.tail())
             raise
         server.stop()
     best = {name: max(found, key=lambda r: r.rps) for name, found in rounds.items()}
@@ -399,11 +287,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each measured round")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md")
-    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 s rounds (make bench --quick)")
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-        return
+    if args.quick:
+        args.seconds = 1.0
     if args.seconds * 4 + 2 > 45:
         parser.error("keep the run under a minute: --seconds at most 10")
     result = asyncio.run(run(args.seconds, args.concurrency))
@@ -415,6 +302,25 @@ def main() -> None:
     print(f" ratio: {result.ratio:.1f}x requests/s (bare / viewer)", end="")
     print(f", {result.cpu_ratio:.1f}x server CPU per request" if result.cpu_ratio else "")
     print("viewer caller:", "staff token" if result.authenticated else "anonymous (no signUp)")
+    record(
+        bench="api_overhead",
+        metric="viewer requests/s",
+        value=result.viewer.rps,
+        unit="req/s",
+        baseline=result.bare.rps,
+        baseline_label="bare Starlette endpoint, same server",
+        goal="GraphQL costs at most 5x a bare endpoint (ratio >= 0.2)",
+    )
+    if result.viewer.cpu_us_per_request and result.bare.cpu_us_per_request:
+        record(
+            bench="api_overhead",
+            metric="viewer server CPU per request",
+            value=result.viewer.cpu_us_per_request,
+            unit="µs",
+            baseline=result.bare.cpu_us_per_request,
+            baseline_label="bare Starlette endpoint, same server",
+            goal="at most 5x the bare endpoint",
+        )
     if not args.no_write:
         write(render(result))
         print(f"written to {PERFORMANCE_MD.relative_to(REPO)}")

@@ -32,6 +32,7 @@ import platform
 import random
 import re
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -58,6 +59,9 @@ from bizzly.settings import Settings
 from domain.catalog.models import Service
 from domain.customers.models import Customer
 from domain.scheduling.models import Booking
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.results, run as a script
+from bench.results import record
 
 REPO = Path(__file__).resolve().parent.parent
 PERFORMANCE_MD = REPO / "docs" / "performance.md"
@@ -474,7 +478,10 @@ async def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few samples, no write")
     args = parser.parse_args()
+    if args.quick:
+        args.samples, args.warmup, args.no_write = 20, 3, True
     dialects = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     results = []
     for dialect in dialects:
@@ -486,6 +493,16 @@ async def main() -> None:
             f"hand SQL p50 {statistics.median(result.sql_ms):.2f} ms "
             f"p95 {Result.pct(result.sql_ms, 95):.2f} ms | "
             f"ratio {result.ratio:.1f}x"
+        )
+        record(
+            bench="bookings_page",
+            metric=f"Bookings page of 100, p50 ({result.version})",
+            value=statistics.median(result.graphql_ms),
+            unit="ms",
+            baseline=statistics.median(result.sql_ms),
+            baseline_label="the same page by hand-written SQL, same run",
+            goal="the API layer at most 5x hand SQL",
+            extra={"statements": result.statements},
         )
     section = render(results)
     if not args.no_write:

@@ -29,8 +29,7 @@ import itertools
 import json
 import os
 import platform
-import re
-import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,68 +38,50 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-PERFORMANCE_MD = REPO / "docs" / "performance.md"
+
+from bench import harness  # noqa: E402
+from bench.harness import BARE_PATH  # noqa: E402
+from bench.results import record  # noqa: E402
+
 START = "<!-- bench/webhook_ingest.py: start -->"
 END = "<!-- bench/webhook_ingest.py: end -->"
-BARE_PATH = "/bench/bare"
-SELF = str(Path(__file__).resolve())
 APP_SECRET = "bench-app-secret-" + "x" * 20
 PG = os.environ.get("BIZZLY_BENCH_PG", "127.0.0.1")
 TENANTS = 100
 
 
-# --- the server (this file with --serve) ----------------------------------------------------------------
-
-
-def create_bench_app() -> Any:
-    """``create_app()`` plus a bare ``POST`` endpoint that only answers 200, behind the same middleware."""
-    from starlette.requests import Request
-    from starlette.responses import PlainTextResponse
-    from starlette.routing import Route
-
-    from bizzly.app import create_app
-
-    async def bare(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("OK")
-
-    app = create_app()
-    app.router.routes.append(Route(BARE_PATH, bare, methods=["POST"]))
-    return app
-
-
-def serve(port: int) -> None:
-    import uvicorn
-
-    from bizzly.logs import configure_logging
-    from bizzly.settings import get_settings
-
-    configure_logging(get_settings().log_level)
-    uvicorn.run(
-        create_bench_app,
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-    )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# --- the database (the server is bench/harness.py's) ------------------------------------------------
 
 
 def _pg(user: str, db: str, password: str | None = None) -> str:
     auth = f"{user}:{password}" if password else user
     return f"postgresql+asyncpg://{auth}@{PG}/{db}"
+
+
+def server_env(
+    database: str, data_dir: Path, *, broker: str, namespace: str, log_level: str = "INFO"
+) -> dict[str, str]:
+    """The environment of a bench's server and workers: the scratch database under its three roles, the
+    broker, and the fake Meta's app secret (shared by every bench that posts signed webhooks)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "BIZZLY_ENV": "development",
+        "BIZZLY_DATA_DIR": str(data_dir),
+        "BIZZLY_LOG_LEVEL": log_level,
+        "BIZZLY_SECRET_KEYS": "bench-key-" + "b" * 40,
+        "BIZZLY_DATABASE_OWNER_URL": _pg("postgres", database),
+        "BIZZLY_DATABASE_URL": _pg("bizzly_app", database, "bizzly_app"),
+        "BIZZLY_MAINTENANCE_DATABASE_URL": _pg("bizzly_maint", database, "bizzly_maint"),
+        "BIZZLY_BROKER_URL": broker,
+        "BIZZLY_BROKER_NAMESPACE": namespace,
+        "BIZZLY_WHATSAPP_APP_SECRET": APP_SECRET,
+    }
 
 
 async def _admin(sql: str) -> None:
@@ -113,16 +94,6 @@ async def _admin(sql: str) -> None:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(sql))
     await engine.dispose()
-
-
-def _migrate(env: dict[str, str]) -> None:
-    bizzly = str(Path(sys.executable).with_name("bizzly"))
-    subprocess.run([bizzly, "migrate"], env=env, cwd=REPO, check=True, capture_output=True, timeout=120)
-
-
-def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _pg_version() -> str:
@@ -280,21 +251,6 @@ async def load(url: str, name: str, numbers: list[str], *, seconds: float, concu
     return Round(name, latencies, errors, elapsed)
 
 
-async def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=url) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited; see {log}")
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the server did not start in time")
-
-
 # --- the report ---------------------------------------------------------------------------------------
 
 TEMPLATE = """{start}
@@ -321,51 +277,31 @@ Target: 1,000/s with p99 under 50 ms: {verdict}. Re-run with `.venv/bin/python b
 {end}"""
 
 
-def write_section(text: str) -> None:
-    current = PERFORMANCE_MD.read_text() if PERFORMANCE_MD.exists() else "# Performance\n"
-    if START in current and END in current:
-        current = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: text, current, flags=re.S)
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    PERFORMANCE_MD.write_text(current)
-
-
 async def main(args: argparse.Namespace) -> None:
     from tests.fakes.meta import running_meta_fake
 
     name = f"bizzly_bench_{os.getpid()}"
     await _admin(f'CREATE DATABASE "{name}"')
     data_dir = Path(tempfile.mkdtemp(prefix="bizzly-bench-"))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "BIZZLY_ENV": "development",
-        "BIZZLY_DATA_DIR": str(data_dir),
-        "BIZZLY_LOG_LEVEL": "INFO",
-        "BIZZLY_SECRET_KEYS": "bench-key-" + "b" * 40,
-        "BIZZLY_DATABASE_OWNER_URL": _pg("postgres", name),
-        "BIZZLY_DATABASE_URL": _pg("bizzly_app", name, "bizzly_app"),
-        "BIZZLY_MAINTENANCE_DATABASE_URL": _pg("bizzly_maint", name, "bizzly_maint"),
-        "BIZZLY_BROKER_URL": args.broker,
-        "BIZZLY_BROKER_NAMESPACE": f"bench{os.getpid()}",
-        "BIZZLY_WHATSAPP_APP_SECRET": APP_SECRET,
-    }
+    env = server_env(name, data_dir, broker=args.broker, namespace=f"bench{os.getpid()}")
     processes: list[subprocess.Popen[bytes]] = []
     try:
         async with running_meta_fake() as meta:
             env["BIZZLY_WHATSAPP_GRAPH_URL"] = meta.url
-            _migrate(env)
+            harness.migrate(env)
             numbers = await seed(env, meta.url)
             for number in numbers:
                 meta.add_number(number, token=f"token-{number}", waba_id=f"9{number}")
             server_log = data_dir / "server.log"
-            processes.append(_start([sys.executable, SELF, "--serve", str(port)], env, server_log))
-            bizzly = str(Path(sys.executable).with_name("bizzly"))
+            server = harness.Server(env, server_log)
+            server.start()
+            assert server.process is not None
+            processes.append(server.process)
             for i in range(args.workers):
-                processes.append(_start([bizzly, "worker"], env, data_dir / f"worker{i}.log"))
-            url = f"http://127.0.0.1:{port}"
-            await wait_ready(url, processes[0], server_log)
+                worker = harness.bizzly_command("worker")
+                processes.append(harness.start_process(worker, env, data_dir / f"worker{i}.log"))
+            url = server.url
+            await server.wait_ready()
             warm = await load(url, "webhook", numbers, seconds=2, concurrency=args.concurrency)
             await load(url, "bare", numbers, seconds=1, concurrency=args.concurrency)
             load_average = os.getloadavg()
@@ -376,8 +312,14 @@ async def main(args: argparse.Namespace) -> None:
                     rounds[kind].append(r)
                     summary = f"p50 {r.pct(0.5):6.1f} ms p99 {r.pct(0.99):6.1f} ms errors {r.errors}"
                     print(f"{kind:8} {r.rps:8.0f}/s {summary}")
-            # Every acknowledged webhook, the warm-up's too, must be in the inbox exactly once.
-            acked = len(warm.latencies) + sum(len(r.latencies) for r in rounds["webhook"])
+            # Latency over load: one round per concurrency level (plotted by make bench).
+            sweep: list[Round] = []
+            for level in args.levels:
+                r = await load(url, "webhook", numbers, seconds=args.sweep_seconds, concurrency=level)
+                sweep.append(r)
+                print(f"level {level:4d} {r.rps:8.0f}/s p50 {r.pct(0.5):6.1f} ms p99 {r.pct(0.99):6.1f} ms")
+            # Every acknowledged webhook (warm-up and sweep included) must be in the inbox exactly once.
+            acked = len(warm.latencies) + sum(len(r.latencies) for r in rounds["webhook"] + sweep)
             stored = await stored_count(env)
     finally:
         for process in processes:
@@ -388,6 +330,7 @@ async def main(args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        shutil.rmtree(data_dir, ignore_errors=True)
     best = {k: max(v, key=lambda r: r.rps) for k, v in rounds.items()}
     hook, bare = best["webhook"], best["bare"]
     meets = hook.rps >= 1000 and hook.pct(0.99) < 50
@@ -424,18 +367,51 @@ async def main(args: argparse.Namespace) -> None:
         check="each stored once" if stored == acked else "MISMATCH",
     )
     print(text)
+    levels = [
+        {"concurrency": c, "rps": r.rps, "p50_ms": r.pct(0.5), "p99_ms": r.pct(0.99), "errors": r.errors}
+        for c, r in zip(args.levels, sweep, strict=True)
+    ]
+    record(
+        bench="webhook_ingest",
+        metric="signed webhooks acknowledged/s",
+        value=hook.rps,
+        unit="msg/s",
+        baseline=bare.rps,
+        baseline_label="bare POST endpoint, same server",
+        goal="1,000/s with p99 under 50 ms",
+        extra={"levels": levels, "stored_once": stored == acked, "concurrency": args.concurrency},
+    )
+    record(
+        bench="webhook_ingest",
+        metric="webhook p99 latency",
+        value=hook.pct(0.99),
+        unit="ms",
+        baseline=bare.pct(0.99),
+        baseline_label="bare POST endpoint, same server",
+        goal="under 50 ms",
+    )
+    if stored != acked:
+        raise SystemExit(f"{acked} messages acknowledged but {stored} stored")
     if not args.no_write:
-        write_section(text)
+        harness.write_section(START, END, text)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]))
-        sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--broker", default=os.environ.get("BIZZLY_BENCH_BROKER", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--workers", type=int, default=1, help="bizzly worker processes running meanwhile")
+    parser.add_argument(
+        "--levels",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[1, 4, 16, 64],
+        help="concurrency levels of the latency-over-load sweep",
+    )
+    parser.add_argument("--sweep-seconds", type=float, default=4.0)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 s rounds, 3 sweep levels")
     parser.add_argument("--no-write", action="store_true")
-    asyncio.run(main(parser.parse_args()))
+    parsed = parser.parse_args()
+    if parsed.quick:
+        parsed.seconds, parsed.sweep_seconds, parsed.levels = 1.0, 1.0, [1, 8, 32]
+    asyncio.run(main(parsed))

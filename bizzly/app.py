@@ -23,6 +23,7 @@ from integrations.analytics.checker import GoogleAnalyticsChecker
 from integrations.hubspot.checker import HubSpotChecker
 from integrations.hubspot.oauth import HubSpotOAuth
 from integrations.hubspot.oauth_routes import hubspot_routes
+from integrations.hubspot.webhook import HubSpotWebhooks
 from integrations.whatsapp.checker import WhatsAppChecker
 from integrations.whatsapp.webhook import WhatsAppWebhooks
 from tenants.tokens import AccessTokens
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *operations_routes(settings, services.db),
             *WhatsAppWebhooks(settings, services.db, services.keys).routes(),
             *hubspot_routes(settings, services.db, services.keys),
+            *HubSpotWebhooks(settings, services.db).routes(),
         ],
         lifespan=lifespan,
     )

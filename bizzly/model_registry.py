@@ -10,14 +10,19 @@ MODEL_MODULES = [
     "workers.models",
     "domain.customers.models",
     "domain.identity.models",
+    "domain.leads.models",
     "domain.privacy.audit",
+    "domain.privacy.tombstones",
+    "domain.privacy.models",
     "domain.catalog.models",
     "domain.scheduling.models",
     "domain.subscriptions.models",
     "domain.connections.models",
     "domain.conversations.models",
     "integrations.hubspot.models",
+    "domain.crm_sync.models",
     "domain.assistant.models",
+    "domain.notifications.models",
 ]
 
 

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # WhatsApp verification codes issued per phone, and per tenant, in any rolling hour.
     otp_per_phone_per_hour: int = Field(default=5, ge=1)
     otp_per_tenant_per_hour: int = Field(default=500, ge=1)
+    # Website contact forms accepted per client address, and per tenant, in a sliding window.
+    contact_form_per_ip: int = Field(default=5, ge=1)
+    contact_form_per_tenant: int = Field(default=200, ge=1)
+    contact_form_window_minutes: int = Field(default=10, ge=1)
 
     max_body_bytes: int = 1024 * 1024
     graphql_max_depth: int = 10
@@ -68,6 +72,13 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=12, ge=1)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
+    # Retention (DESIGN.md section 7; run hourly per tenant by the scheduler): WhatsApp messages and stored
+    # webhooks older than this are deleted, auth events after their own period, in batches of this many rows.
+    message_retention_days: int = Field(default=30, ge=1)
+    auth_event_retention_days: int = Field(default=90, ge=1)
+    retention_batch_size: int = Field(default=5000, ge=1, le=50_000)
+    # Pause between two full batches: retention is never urgent, the webhooks and the dashboard are.
+    retention_pause_ms: int = Field(default=50, ge=0, le=10_000)
 
     # WhatsApp Cloud API (the platform's own Meta app; a tenant may bring its own secret and verify token).
     whatsapp_graph_url: str = "https://graph.facebook.com"
@@ -88,11 +99,18 @@ class Settings(BaseSettings):
     hubspot_rate_window_seconds: float = Field(default=10.0, gt=0)
     # The CRM search API's own budget (HubSpot: 5 per second per portal).
     hubspot_search_rate_per_second: int = Field(default=5, ge=1)
+    # HubSpot -> Bizzly sync: how often each portal's incremental sync runs, how far behind "now" a window
+    # ends (HubSpot's search index lags its writes by seconds), contacts per page (HubSpot lists <= 100).
+    hubspot_sync_interval_seconds: int = Field(default=900, ge=60)
+    hubspot_sync_lag_seconds: float = Field(default=30.0, ge=0)
+    hubspot_sync_page_size: int = Field(default=100, ge=1, le=100)
 
     # The GA4 Measurement Protocol host (/mp/collect, /debug/mp/collect); tests point it at the fake.
     ga_url: str = "https://www.google-analytics.com"
     # How long the "Connect HubSpot" link stays valid.
     hubspot_state_ttl_seconds: int = Field(default=600, ge=60)
+    # How long the assistant waits for a tenant's language model before answering deterministically.
+    assistant_model_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("data_dir")
     @classmethod

@@ -15,8 +15,12 @@ from bizzly.settings import Settings
 
 HANDLER_MODULES: list[str] = [
     "integrations.whatsapp.handlers",
-    "integrations.hubspot.alerts",
+    "workers.notifications",
     "integrations.analytics.handlers",
+    "domain.privacy.jobs",
+    "integrations.hubspot.leads",
+    "integrations.hubspot.sync",
+    "integrations.hubspot.events",
 ]
 
 

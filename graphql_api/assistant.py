@@ -1,4 +1,5 @@
-"""The ``authEvents`` query: every step of WhatsApp verification, for staff (newest first)."""
+"""The assistant's operations: ``authEvents`` (every step of WhatsApp verification, for staff, newest first),
+``configureAssistantModel`` and ``integrationSettings``."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ import strawberry
 from strawberry import relay
 
 from bizzly.errors import DomainError
-from domain.assistant import service
+from domain.assistant import model_config, service
 from domain.assistant.models import AuthEvent as AuthEventRow
+from domain.connections.hubspot_form import hubspot_form_guid
 from graphql_api.context import Info
 from graphql_api.customers.loaders import customer_loader
 from graphql_api.customers.types import Customer
-from graphql_api.errors import from_domain
-from graphql_api.permissions import CanOperate, staff_can
+from graphql_api.errors import UserError, from_domain, user_errors
+from graphql_api.permissions import CanManageIntegrations, CanOperate, CanReadSettings, staff_can
 from graphql_api.relay import Connection, node_uuids, page_request
 from tenants.permissions import Permission
+from tenants.service import staff_actor
 
 
 @strawberry.enum(name="AuthEventKind")
@@ -92,3 +95,73 @@ class AssistantQuery:
         except DomainError as exc:
             raise from_domain(exc) from exc
         return Connection.from_page(page, AuthEvent.from_model)
+
+
+@strawberry.input(description="An OpenAI-compatible chat-completions model for the assistant's free text.")
+class AssistantModelInput:
+    base_url: str = strawberry.field(
+        description="e.g. https://api.openai.com/v1 (…/chat/completions is added)."
+    )
+    model: str
+    api_key: str = strawberry.field(description="Stored encrypted; never returned.")
+
+
+@strawberry.type
+class ConfigureAssistantModelPayload:
+    ok: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The assistant's model as configured (never its key).")
+class AssistantModel:
+    base_url: str
+    model: str
+
+
+@strawberry.type(description="Integration choices the dashboard shows back after configuring them.")
+class IntegrationSettings:
+    hubspot_form_guid: str | None = strawberry.field(
+        description="The HubSpot form website contact forms go to; null: contacts are upserted instead."
+    )
+    assistant_model: AssistantModel | None = strawberry.field(
+        description="The WhatsApp assistant's own model; null: deterministic understanding only."
+    )
+
+
+@strawberry.type
+class AssistantSettingsQuery:
+    @strawberry.field(permission_classes=[CanReadSettings], description="The integrations' settings.")
+    async def integration_settings(self, info: Info) -> IntegrationSettings:
+        async with await info.context.session() as session:
+            guid = await hubspot_form_guid(session)
+            found = await model_config.assistant_model(session)
+        return IntegrationSettings(
+            hubspot_form_guid=guid,
+            assistant_model=AssistantModel(base_url=found.base_url, model=found.model) if found else None,
+        )
+
+
+@strawberry.type
+class AssistantMutation:
+    @strawberry.mutation(
+        permission_classes=[CanManageIntegrations],
+        description="Let the WhatsApp assistant use an OpenAI-compatible model for free text (it only picks "
+        "tools; the tool layer's rules still decide). null: deterministic understanding only.",
+    )
+    async def configure_assistant_model(
+        self, info: Info, input: AssistantModelInput | None = None
+    ) -> ConfigureAssistantModelPayload:
+        ctx = info.context
+        try:
+            async with await ctx.session(write=True) as s, s.begin():
+                await model_config.configure_assistant_model(
+                    s,
+                    keys=ctx.services.keys,
+                    actor=await staff_actor(s, ctx.caller),
+                    base_url=input.base_url if input is not None else None,
+                    model=input.model if input is not None else None,
+                    api_key=input.api_key if input is not None else None,
+                )
+        except DomainError as exc:
+            return ConfigureAssistantModelPayload(errors=user_errors(exc))
+        return ConfigureAssistantModelPayload(ok=True)

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -21,7 +22,7 @@ from strawberry.types import ExecutionContext
 from bizzly.settings import Settings
 from graphql_api.accounts.mutations import AccountsMutation
 from graphql_api.accounts.queries import AccountsQuery
-from graphql_api.assistant import AssistantQuery
+from graphql_api.assistant import AssistantMutation, AssistantQuery, AssistantSettingsQuery
 from graphql_api.audit import AuditQuery
 from graphql_api.catalog.mutations import CatalogMutation
 from graphql_api.catalog.queries import CatalogQuery
@@ -34,10 +35,17 @@ from graphql_api.customers.queries import CustomersQuery
 from graphql_api.errors import is_expected, should_mask
 from graphql_api.hubspot.mutations import HubSpotMutation
 from graphql_api.hubspot.queries import HubSpotQuery
+from graphql_api.hubspot.sync import HubSpotSyncMutation
 from graphql_api.identity.queries import IdentityQuery
+from graphql_api.leads.mutations import LeadsMutation
+from graphql_api.leads.queries import LeadsQuery
 from graphql_api.node import NodeQuery
+from graphql_api.notifications.mutations import NotificationsMutation
+from graphql_api.notifications.queries import NotificationsQuery
+from graphql_api.privacy import PrivacyMutation
 from graphql_api.scheduling.mutations import SchedulingMutation
 from graphql_api.scheduling.queries import SchedulingQuery
+from graphql_api.storable_text import StorableText
 from graphql_api.subscriptions.mutations import SubscriptionsMutation
 from graphql_api.subscriptions.queries import SubscriptionsQuery
 
@@ -56,6 +64,9 @@ QUERIES: tuple[type, ...] = (
     ConversationsQuery,
     HubSpotQuery,
     AssistantQuery,
+    AssistantSettingsQuery,
+    NotificationsQuery,
+    LeadsQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AccountsMutation,
@@ -66,6 +77,11 @@ MUTATIONS: tuple[type, ...] = (
     ConnectionsMutation,
     AnalyticsMutation,
     HubSpotMutation,
+    HubSpotSyncMutation,
+    NotificationsMutation,
+    LeadsMutation,
+    PrivacyMutation,
+    AssistantMutation,
 )
 
 Query = merge_types("Query", QUERIES)
@@ -92,6 +108,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=depth),
         lambda: MaxAliasesLimiter(max_alias_count=aliases),
         lambda: MaxTokensLimiter(max_token_count=tokens),
+        lambda: AddValidationRules([StorableText]),
         lambda: MaskErrors(should_mask_error=should_mask),
         # After the token limiter, which sets the parse options the cache is keyed by.
         lambda: ParserCache(maxsize=512),

@@ -23,6 +23,11 @@ def _has_nul(value: Any) -> bool:
         if isinstance(item, str):
             if "\x00" in item:
                 return True
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate (JSON's "\ud800"): no database stores it
+                    return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -47,7 +52,9 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "Expected a JSON object.")
         if _has_nul(value):
             # PostgreSQL cannot store NUL in text; refuse it once here rather than in every field.
-            raise HTTPException(400, "Text may not contain NUL (\\u0000) characters.")
+            raise HTTPException(
+                400, "Text may not contain NUL (\\u0000) characters or unpaired surrogates (\\ud800)."
+            )
         return value
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:

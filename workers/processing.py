@@ -37,6 +37,7 @@ from bizzly.logs import log_context
 from bizzly.metrics import OUTBOX_PROCESSED
 from bizzly.outbox import OutboxRow, OutboxStatus, PermanentFailure, RetryLater
 from bizzly.tasks import OutboxHandler, TaskContext, get_outbox_handler
+from workers import chaos
 from workers import handlers as _builtin_handlers  # noqa: F401 - registers email.send, inbox.process
 from workers.resources import Resources
 
@@ -204,6 +205,7 @@ async def _process_locked(res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUI
                 status, values = _failed(res, run, exc)
             else:
                 status, values = _done()
+                chaos.point("after_provider_before_commit", run.topic)  # off unless tests/chaos set it
         await _finish(session, row_id, **values)
         await _push_siblings(session, run, values)
         return _count(run, status)

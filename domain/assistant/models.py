@@ -113,3 +113,16 @@ class WhatsAppOptOut(TenantScoped, Base):
     user_key: Mapped[str] = mapped_column(String(160))
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class AssistantModelConfig(TenantScoped, Base):
+    """The tenant's OpenAI-compatible model for free text (none: deterministic understanding only). The
+    key is encrypted with the KeyRing and never leaves the server."""
+
+    __tablename__ = "assistant_models"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    base_url: Mapped[str] = mapped_column(String(500))
+    model: Mapped[str] = mapped_column(String(200))
+    api_key_encrypted: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)

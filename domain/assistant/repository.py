@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly.db.paging import Page, PageRequest, keyset_page
 from bizzly.db.tenancy import session_tenant
 from domain.assistant.models import (
+    AssistantModelConfig,
     AssistantSession,
     AuthEvent,
     ConversationState,
     VerificationCode,
     WhatsAppOptOut,
 )
-from domain.conversations.models import Conversation, Message
 
 
 class AssistantStore:
@@ -30,6 +30,20 @@ class AssistantStore:
             raise RuntimeError("the assistant needs a tenant-bound session")
         self.session = session
         self.tenant_id = tenant
+
+    # --- the tenant's model ---------------------------------------------------------------------------
+
+    async def model_config(self) -> AssistantModelConfig | None:
+        stmt = select(AssistantModelConfig).where(AssistantModelConfig.tenant_id == self.tenant_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    def add_model_config(self, row: AssistantModelConfig) -> None:
+        self.session.add(row)
+
+    async def remove_model_config(self) -> None:
+        await self.session.execute(
+            delete(AssistantModelConfig).where(AssistantModelConfig.tenant_id == self.tenant_id)
+        )
 
     # --- conversation state ---------------------------------------------------------------------------
 
@@ -198,17 +212,3 @@ class AssistantStore:
             result = await self.session.execute(stmt.execution_options(synchronize_session=False))
             total += int(getattr(result, "rowcount", 0) or 0)
         return total
-
-    # --- message history (the conversations context's tables) ----------------------------------------
-
-    async def erase_messages(self, user_key: str) -> int:
-        """Delete every message of this user's conversations; returns how many."""
-        conversations = select(Conversation.id).where(
-            Conversation.tenant_id == self.tenant_id, Conversation.user_key == user_key
-        )
-        result = await self.session.execute(
-            delete(Message)
-            .where(Message.tenant_id == self.tenant_id, Message.conversation_id.in_(conversations))
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)

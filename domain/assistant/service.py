@@ -30,8 +30,10 @@ from bizzly.crypto import KeyRing
 from bizzly.db.paging import Page, PageRequest
 from bizzly.errors import Invalid
 from bizzly.ids import new_id
+from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
 from domain.assistant import texts
+from domain.assistant.dialogue import Assistant, ModelPublicAnswerer
 from domain.assistant.hooks import MenuHandler, ProtectedHandler, PublicAnswerer, words
 from domain.assistant.messages import ChannelInfo, Choice, CodeTemplate, Inbound, Reply, Sender
 from domain.assistant.models import (
@@ -43,7 +45,6 @@ from domain.assistant.models import (
     VerificationCode,
     WhatsAppOptOut,
 )
-from domain.assistant.public import CatalogueAnswerer
 from domain.assistant.repository import AssistantStore
 from domain.connections.analytics import queue_event as queue_analytics_event
 from domain.customers.models import Customer
@@ -56,6 +57,7 @@ from domain.customers.service import (
 )
 from domain.identity.service import ReachedVia, resolve_e164, resolve_phone
 from domain.privacy.audit import record
+from domain.privacy.erasure import erase_message_history
 from tenants.mail import queue_email
 from tenants.models import Tenant
 
@@ -129,6 +131,26 @@ class _Turn:
         await self.store.clear_state(self.user_key)
 
 
+class _TurnMemory:
+    """The dialogue's pending step, kept under ``dialogue`` in this sender's conversation state."""
+
+    def __init__(self, turn: _Turn) -> None:
+        self.turn = turn
+
+    def get(self) -> dict[str, Any]:
+        value = self.turn.state.get("dialogue")
+        return value if isinstance(value, dict) else {}
+
+    async def put(self, value: dict[str, Any] | None) -> None:
+        state = {k: v for k, v in self.turn.state.items() if k != "dialogue"}
+        if value:
+            state["dialogue"] = value
+        if state:
+            await self.turn.save(state)
+        else:
+            await self.turn.clear()
+
+
 async def handle_message(
     session: AsyncSession,
     *,
@@ -140,6 +162,7 @@ async def handle_message(
     settings: Settings,
     public: PublicAnswerer | None = None,
     protected: ProtectedHandler | None = None,
+    model: LanguageModel | None = None,
 ) -> list[Reply]:
     """The replies to one inbound message, in order. Writes state, codes, sessions, auth events, audit
     entries and (for an account reached only through a CRM contact) an ``email.send`` outbox row in the
@@ -161,10 +184,12 @@ async def handle_message(
         channel=channel,
         keys=keys,
         settings=settings,
-        public=public or CatalogueAnswerer(),
+        public=public or ModelPublicAnswerer(model),
         protected=protected or MenuHandler(),
         now=clock.now(),
     )
+    if protected is None:
+        turn.protected = Assistant(memory=_TurnMemory(turn), actor=turn.actor, model=model)
     if inbound.kind in ("media", "unsupported"):
         return [Reply(text=texts.TEXT_ONLY)]
     row = await store.state_row(turn.user_key)
@@ -266,9 +291,11 @@ async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str
         ]
     if said == "verify":
         return [Reply(text=texts.ALREADY_VERIFIED)]
-    answer = await _public(turn, text)
-    if answer is not None:
-        return answer
+    # The full assistant answers public questions itself, and a pending step comes before them.
+    if not getattr(turn.protected, "answers_public", False) and not turn.state.get("dialogue"):
+        answer = await _public(turn, text)
+        if answer is not None:
+            return answer
     return await turn.protected.handle(
         turn.session, tenant_id=turn.tenant.id, customer_id=current.customer_id, text=text
     )
@@ -361,6 +388,12 @@ async def _interactive(turn: _Turn, reply_id: str) -> list[Reply]:
         current = await turn.store.latest_session(turn.user_key)
         if current is not None and current.ended_at is None and current.expires_at > turn.now:
             said = "yes" if reply_id == "erase:yes" else "no"
+            return await _verified(turn, current, said, said)
+    if reply_id.startswith("d:") and turn.state.get("dialogue"):
+        # A row or button of the assistant's own list ("d:3", "d:yes"): the same as typing it.
+        current = await turn.store.latest_session(turn.user_key)
+        if current is not None and current.ended_at is None and current.expires_at > turn.now:
+            said = words(reply_id[2:])
             return await _verified(turn, current, said, said)
     parts = reply_id.split(":")
     if len(parts) == 3 and parts[0] == "p" and parts[2].isdigit():
@@ -603,7 +636,7 @@ async def _opt_out(turn: _Turn, *, opted_out: bool) -> list[Reply]:
 
 
 async def _erase(turn: _Turn, current: AssistantSession) -> list[Reply]:
-    erased = await turn.store.erase_messages(turn.user_key)
+    erased = await erase_message_history(turn.session, user_keys=[turn.user_key])
     await turn.clear()
     record(
         turn.session,

@@ -112,6 +112,7 @@ async def save_connection(
     for previous in {c.id: c for c in replaced}.values():
         previous.status = ConnectionStatus.DISCONNECTED
         previous.disconnected_at = now
+        previous.secrets = None  # history keeps no credentials, as after a disconnect
         await routing.remove_for_connection(repo.tenant_id, previous.id)
     # Flush the removal first: the new routes may reuse the same external ids (unique key).
     await session.flush()

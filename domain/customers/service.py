@@ -31,6 +31,7 @@ from domain.customers.models import Customer
 from domain.customers.repository import Customers
 from domain.identity import service as identity
 from domain.identity.phones import InvalidPhone, Phone, parse_optional_phone, parse_phone
+from domain.leads import hooks as lead_hooks
 from domain.privacy.audit import record
 from tenants import passwords
 from tenants.mail import queue_email
@@ -147,6 +148,7 @@ async def create_customer(
     repo.add(customer)
     await _flush_new(session)
     await identity.sync_customer(session, customer)
+    await lead_hooks.customer_changed(session, customer, created=True)
     record(
         session,
         actor=actor if actor is not None else customer_actor(customer.id),
@@ -199,6 +201,7 @@ async def update_customer(
         return customer
     await _flush_new(session)
     await identity.sync_customer(session, customer)
+    await lead_hooks.customer_changed(session, customer)
     record(
         session,
         actor=actor,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.db.tenancy import session_tenant
+from bizzly.ids import new_id
+from domain.customers.models import Customer
 from domain.identity.models import CrmContact, OwnerKind, PhoneIndexEntry
 
 
@@ -49,6 +51,33 @@ class PhoneIndex:
             self.session.add(
                 PhoneIndexEntry(tenant_id=self.tenant_id, e164=e164, owner_kind=kind.value, owner_id=owner_id)
             )
+
+    async def replace_many(self, kind: OwnerKind, phones_by_owner: dict[uuid.UUID, set[str]]) -> None:
+        """``set_phones`` for many owners in two statements (the CRM import's pages)."""
+        if not phones_by_owner:
+            return
+        await self.session.execute(
+            delete(PhoneIndexEntry)
+            .where(
+                PhoneIndexEntry.tenant_id == self.tenant_id,
+                PhoneIndexEntry.owner_kind == kind.value,
+                PhoneIndexEntry.owner_id.in_(list(phones_by_owner)),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = [
+            {
+                "tenant_id": self.tenant_id,
+                "id": new_id(),
+                "e164": e164,
+                "owner_kind": kind.value,
+                "owner_id": owner,
+            }
+            for owner, phones in phones_by_owner.items()
+            for e164 in sorted(phones)
+        ]
+        if rows:
+            await self.session.execute(insert(PhoneIndexEntry), rows)
 
     async def remove_owner(self, kind: OwnerKind, owner_id: uuid.UUID) -> None:
         await self.session.execute(
@@ -98,5 +127,27 @@ class CrmContacts:
         stmt = self._base().where(CrmContact.customer_id == customer_id)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def by_external_ids(self, external_ids: Collection[str]) -> dict[str, CrmContact]:
+        if not external_ids:
+            return {}
+        stmt = self._base().where(CrmContact.external_id.in_(set(external_ids)))
+        return {c.external_id: c for c in (await self.session.execute(stmt)).scalars()}
+
+    async def customer_ids_by_email_keys(self, email_keys: Collection[str]) -> dict[str, uuid.UUID]:
+        """The website accounts with these emails (one query for a page of CRM contacts)."""
+        if not email_keys:
+            return {}
+        stmt = select(Customer.email_key, Customer.id).where(
+            Customer.tenant_id == self.tenant_id, Customer.email_key.in_(set(email_keys))
+        )
+        return {key: cid for key, cid in (await self.session.execute(stmt)).all()}
+
+    async def remove(self, contacts: Sequence[CrmContact]) -> None:
+        for contact in contacts:
+            await self.session.delete(contact)
+
     def add(self, contact: CrmContact) -> None:
         self.session.add(contact)
+
+    def add_all(self, contacts: Sequence[CrmContact]) -> None:
+        self.session.add_all(contacts)

@@ -28,6 +28,8 @@ from domain.catalog.text import storable
 from domain.connections.analytics import queue_event
 from domain.customers.repository import Customers
 from domain.customers.service import current_tenant
+from domain.notifications.models import NotificationKind
+from domain.notifications.service import booking_notices
 from domain.privacy.audit import record
 from domain.scheduling.models import Booking, BookingSource, BookingStatus
 from domain.scheduling.repository import Bookings as BookingRows
@@ -218,6 +220,7 @@ async def create_booking(
         client_id=booking.analytics_client_id,
         booking_id=booking.id,
     )
+    await booking_notices(session, booking=booking, kind=NotificationKind.BOOKING_CONFIRMATION)
     return booking
 
 
@@ -285,6 +288,7 @@ async def reschedule_booking(
         subject_type="Booking",
         subject_id=booking.id,
     )
+    await booking_notices(session, booking=booking, kind=NotificationKind.BOOKING_RESCHEDULED)
     return booking
 
 
@@ -336,6 +340,7 @@ async def cancel_booking(
         client_id=booking.analytics_client_id,
         booking_id=booking.id,
     )
+    await booking_notices(session, booking=booking, kind=NotificationKind.BOOKING_CANCELLED)
     return booking
 
 

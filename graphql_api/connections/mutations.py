@@ -10,6 +10,7 @@ from bizzly.ports import CheckResult
 from domain.connections import service as connections
 from domain.connections.models import ConnectionStatus, Provider
 from domain.connections.whatsapp import whatsapp_account
+from domain.connections.wording import owner_error
 from domain.privacy.audit import record
 from graphql_api.catalog.common import actor_of
 from graphql_api.connections.payloads import ConnectWhatsAppInput, IntegrationPayload
@@ -27,7 +28,8 @@ def _unavailable(message: str, field: str | None = None) -> IntegrationPayload:
 
 
 def _refused(result: CheckResult) -> IntegrationPayload:
-    message = "Meta refused these details" + (f": {result.error}" if result.error else ".")
+    explained = owner_error(Provider.WHATSAPP, result.error)
+    message = "Meta refused these details" + (f": {explained}" if explained else ".")
     code = UserErrorCode.INVALID if result.field else UserErrorCode.UNAVAILABLE
     return IntegrationPayload(errors=[UserError(field=result.field, message=message, code=code)])
 

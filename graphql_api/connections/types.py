@@ -13,8 +13,11 @@ from strawberry import relay
 from domain.connections.models import Provider, ProviderConnection
 from domain.connections.repository import Connections
 from domain.connections.service import config_of
+from domain.connections.wording import owner_error
 from graphql_api.context import Info
 from graphql_api.errors import forbidden, unauthenticated
+from graphql_api.hubspot.sync import HubSpotSyncProgress, sync_progress_loader
+from graphql_api.permissions import CanManageIntegrations
 from graphql_api.relay import node_uuids
 from tenants.permissions import Permission, role_can
 
@@ -55,8 +58,21 @@ class Integration(relay.Node):
         description="WhatsApp: the callback URL to give Meta (its own when the business brought its app)."
     )
     last_success_at: datetime | None
-    last_error: str | None
+    last_error: str | None = strawberry.field(
+        description="The last failure in plain words: what happened and what to do (the provider's error "
+        "number in brackets)."
+    )
     created_at: datetime
+
+    @strawberry.field(
+        permission_classes=[CanManageIntegrations],
+        description="HubSpot: the newest contact sync run (state and counts); null for other providers or "
+        "before the first run.",
+    )
+    async def sync_progress(self, info: Info) -> HubSpotSyncProgress | None:
+        if self.provider != IntegrationProvider.HUBSPOT:
+            return None
+        return await sync_progress_loader(info.context).load(uuid.UUID(str(self.id)))
 
     @classmethod
     def from_model(cls, row: ProviderConnection, *, public_url: str) -> Integration:
@@ -67,7 +83,7 @@ class Integration(relay.Node):
             display_name=row.display_name,
             webhook_url=webhook_url(public_url, row),
             last_success_at=row.last_success_at,
-            last_error=row.last_error,
+            last_error=owner_error(row.provider, row.last_error),
             created_at=row.created_at,
         )
 

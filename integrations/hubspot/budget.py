@@ -13,11 +13,11 @@ import json
 import time
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bizzly.db.engine import Database
 from integrations.hubspot.models import HubSpotRateWindow
+from integrations.hubspot.repository import RateWindows
 
 API = "api"
 SEARCH = "search"
@@ -33,19 +33,11 @@ async def take_slot(
     for _ in range(2):  # a second pass only when two processes created the row at the same moment
         try:
             async with db.tenant_session(tenant_id, write=True) as session, session.begin():
-                stmt = (
-                    select(HubSpotRateWindow)
-                    .where(
-                        HubSpotRateWindow.tenant_id == tenant_id,
-                        HubSpotRateWindow.portal_id == portal_id,
-                        HubSpotRateWindow.kind == kind,
-                    )
-                    .with_for_update()
-                )
-                row = (await session.execute(stmt)).scalar_one_or_none()
+                windows = RateWindows(session)
+                row = await windows.locked(tenant_id=tenant_id, portal_id=portal_id, kind=kind)
                 if row is None:
                     row = HubSpotRateWindow(tenant_id=tenant_id, portal_id=portal_id, kind=kind, stamps="[]")
-                    session.add(row)
+                    windows.add(row)
                 now = time.time()
                 stamps = [float(s) for s in json.loads(row.stamps or "[]") if float(s) > now - window]
                 if len(stamps) >= limit:
@@ -62,16 +54,7 @@ async def take_slot(
 async def saturate(db: Database, *, tenant_id: uuid.UUID, portal_id: str, kind: str, limit: int) -> None:
     """HubSpot answered 429: count the window as full from now on, so every process holds off."""
     async with db.tenant_session(tenant_id, write=True) as session, session.begin():
-        stmt = (
-            select(HubSpotRateWindow)
-            .where(
-                HubSpotRateWindow.tenant_id == tenant_id,
-                HubSpotRateWindow.portal_id == portal_id,
-                HubSpotRateWindow.kind == kind,
-            )
-            .with_for_update()
-        )
-        row = (await session.execute(stmt)).scalar_one_or_none()
+        row = await RateWindows(session).locked(tenant_id=tenant_id, portal_id=portal_id, kind=kind)
         if row is not None:
             row.stamps = json.dumps([round(time.time(), 4)] * limit)
 
@@ -79,16 +62,7 @@ async def saturate(db: Database, *, tenant_id: uuid.UUID, portal_id: str, kind: 
 async def settle(db: Database, *, tenant_id: uuid.UUID, portal_id: str, kind: str, granted: float) -> None:
     """The request granted at ``granted`` is answered: its slot counts from now (see ``take_slot``)."""
     async with db.tenant_session(tenant_id, write=True) as session, session.begin():
-        stmt = (
-            select(HubSpotRateWindow)
-            .where(
-                HubSpotRateWindow.tenant_id == tenant_id,
-                HubSpotRateWindow.portal_id == portal_id,
-                HubSpotRateWindow.kind == kind,
-            )
-            .with_for_update()
-        )
-        row = (await session.execute(stmt)).scalar_one_or_none()
+        row = await RateWindows(session).locked(tenant_id=tenant_id, portal_id=portal_id, kind=kind)
         if row is None:
             return
         stamps = [float(s) for s in json.loads(row.stamps or "[]")]

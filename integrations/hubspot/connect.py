@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
 from bizzly.errors import DomainError
@@ -17,6 +15,7 @@ from domain.privacy.audit import record
 from integrations.hubspot.budget import API, SEARCH
 from integrations.hubspot.models import HubSpotRateWindow
 from integrations.hubspot.oauth import HubSpotOAuth, HubSpotTokenError, StateError, consume_state, read_state
+from integrations.hubspot.repository import RateWindows
 from integrations.hubspot.tokens import store_token
 from tenants.models import StaffRole
 from tenants.permissions import Permission, role_can
@@ -90,16 +89,10 @@ async def finish_connect(
                 "This HubSpot account is already connected to another business on Bizzly."
             ) from exc
         store_token(keys, connection, token)
+        windows = RateWindows(session)
         for kind in (API, SEARCH):
-            exists = await session.scalar(
-                select(HubSpotRateWindow.id).where(
-                    HubSpotRateWindow.tenant_id == claims.tenant_id,
-                    HubSpotRateWindow.portal_id == portal_id,
-                    HubSpotRateWindow.kind == kind,
-                )
-            )
-            if exists is None:
-                session.add(
+            if not await windows.exists(tenant_id=claims.tenant_id, portal_id=portal_id, kind=kind):
+                windows.add(
                     HubSpotRateWindow(tenant_id=claims.tenant_id, portal_id=portal_id, kind=kind, stamps="[]")
                 )
         record(

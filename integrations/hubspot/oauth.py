@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
-from sqlalchemy import update
 
 from bizzly import clock
 from bizzly.crypto import KeyRing, random_token, token_hash
@@ -26,6 +25,7 @@ from bizzly.db.engine import Database
 from bizzly.errors import DomainError, ErrorCode
 from bizzly.settings import Settings
 from integrations.hubspot.models import HubSpotOAuthState
+from integrations.hubspot.repository import OAuthStates
 
 SCOPES = ("oauth", "crm.objects.contacts.read", "crm.objects.contacts.write", "forms")
 CALLBACK_PATH = "/integrations/hubspot/callback"
@@ -133,19 +133,10 @@ async def consume_state(db: Database, claims: StateClaims) -> None:
     """Mark the state used, once: a second callback with it (a replay) is refused. Commits at once."""
     now = clock.now()
     async with db.tenant_session(claims.tenant_id, write=True) as session, session.begin():
-        result = await session.execute(
-            update(HubSpotOAuthState)
-            .where(
-                HubSpotOAuthState.tenant_id == claims.tenant_id,
-                HubSpotOAuthState.nonce_hash == token_hash(claims.nonce),
-                HubSpotOAuthState.user_id == claims.user_id,
-                HubSpotOAuthState.used_at.is_(None),
-                HubSpotOAuthState.expires_at > now,
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
+        used = await OAuthStates(session).use(
+            tenant_id=claims.tenant_id, nonce_hash=token_hash(claims.nonce), user_id=claims.user_id, now=now
         )
-        if getattr(result, "rowcount", 0) != 1:
+        if not used:
             raise StateError("This HubSpot link was already used. Start connecting again from the dashboard.")
 
 
@@ -167,7 +158,7 @@ class HubSpotOAuth:
         now = clock.now()
         expires = now + timedelta(seconds=self.settings.hubspot_state_ttl_seconds)
         async with self.db.tenant_session(tenant_id, write=True) as session, session.begin():
-            session.add(
+            OAuthStates(session).add(
                 HubSpotOAuthState(
                     tenant_id=tenant_id,
                     nonce_hash=token_hash(nonce),

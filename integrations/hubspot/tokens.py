@@ -19,7 +19,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
@@ -28,14 +27,15 @@ from bizzly.db.engine import Database
 from bizzly.outbox import add_outbox
 from domain.connections.models import ConnectionStatus, ProviderConnection
 from domain.connections.service import config_of, read_secrets, record_error, record_success, write_secrets
+from domain.notifications import OWNER_ALERT_TOPIC as OWNER_ALERT_TOPIC  # the topic lives there
 from integrations.hubspot.errors import ConnectionUnavailable
 from integrations.hubspot.oauth import HubSpotOAuth, HubSpotTokenError
+from integrations.hubspot.repository import locked_connection
 
 log = logging.getLogger("bizzly.hubspot")
 
 # Refresh this long before HubSpot's expiry (tokens live 30 minutes).
 REFRESH_LEEWAY = timedelta(minutes=5)
-OWNER_ALERT_TOPIC = "notifications.owner_alert"
 REAUTH_MESSAGE = "HubSpot no longer accepts Bizzly's access. Reconnect HubSpot in Settings > Integrations."
 
 
@@ -88,7 +88,7 @@ async def _needs_reauth(session: AsyncSession, connection: ProviderConnection, r
     await add_outbox(
         session,
         topic=OWNER_ALERT_TOPIC,
-        payload={"kind": "OWNER_INTEGRATION_ERROR", "provider": "HUBSPOT", "message": REAUTH_MESSAGE},
+        payload={"kind": "integration_error", "provider": "HUBSPOT", "message": REAUTH_MESSAGE},
         dedupe_key=f"hubspot.needs_reauth:{connection.id}",
     )
     log.warning("hubspot connection %s needs re-authorisation: %s", connection.id, reason)
@@ -97,12 +97,7 @@ async def _needs_reauth(session: AsyncSession, connection: ProviderConnection, r
 async def _locked(
     session: AsyncSession, tenant_id: uuid.UUID, connection_id: uuid.UUID
 ) -> ProviderConnection | None:
-    stmt = (
-        select(ProviderConnection)
-        .where(ProviderConnection.tenant_id == tenant_id, ProviderConnection.id == connection_id)
-        .with_for_update()
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await locked_connection(session, tenant_id, connection_id)
 
 
 async def current_token(

@@ -28,8 +28,16 @@ class Event:
         return json.dumps(self.data, separators=(",", ":"), sort_keys=True)
 
 
+def _clean(value: str) -> str:
+    """Text PostgreSQL can store: no NUL, valid UTF-8 (JSON escapes allow lone surrogates)."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def _str(value: Any, limit: int = MAX_ID) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+    if not isinstance(value, str):
+        return None
+    value = _clean(value)
+    return value if 0 < len(value) <= limit else None
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -74,7 +82,7 @@ def _message(msg: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, A
         body = text.get("body") if isinstance(text, dict) else None
         if not isinstance(body, str):
             return None
-        out["text"] = body[:4096]
+        out["text"] = _clean(body)[:4096]
     elif kind == "interactive":
         inter = msg.get("interactive")
         if isinstance(inter, dict):
@@ -96,7 +104,8 @@ def _message(msg: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, A
 
 def _status(status: dict[str, Any]) -> dict[str, Any] | None:
     wamid = _str(status.get("id"))
-    value = status.get("status")
+    # Only a string can be one of STATUSES (a list or object here would fail the set lookup).
+    value = _str(status.get("status"), 20)
     timestamp = _str(status.get("timestamp"), 20)
     if wamid is None or value not in STATUSES:
         return None
@@ -108,7 +117,7 @@ def _status(status: dict[str, Any]) -> dict[str, Any] | None:
         title = err.get("title") or err.get("message")
         data = err.get("error_data")
         details = data.get("details") if isinstance(data, dict) else None
-        error = " - ".join(str(x) for x in (title, details) if isinstance(x, str))[:500] or "failed"
+        error = _clean(" - ".join(str(x) for x in (title, details) if isinstance(x, str)))[:500] or "failed"
     return {
         "kind": "status",
         "wamid": wamid,

@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
@@ -38,6 +39,7 @@ from integrations.connections import (
     record_error,
     record_success,
 )
+from integrations.llm import tenant_model
 from integrations.whatsapp import payloads
 from integrations.whatsapp.checker import AUTH_CODES
 from integrations.whatsapp.client import CloudApi, GraphError
@@ -117,6 +119,7 @@ async def hand_to_assistant(ctx: TaskContext, conversation: Conversation, messag
         conversation=conversation,
         message=message,
         channel=assistant.ChannelInfo(otp_template_name=otp_template or None),
+        http=ctx.shared("llm-http", httpx.AsyncClient),
     )
     for reply in replies:
         await conversations.queue_reply(
@@ -133,6 +136,7 @@ async def assistant_replies(
     conversation: Conversation,
     message: Message,
     channel: assistant.ChannelInfo,
+    http: httpx.AsyncClient | None = None,
 ) -> list[assistant.Reply]:
     """The assistant's replies to a stored inbound message; redacts a typed code from the log and records
     who the conversation is verified as. (``bizzly chat`` prints these instead of sending them.)"""
@@ -141,6 +145,14 @@ async def assistant_replies(
         # A typed code is never kept in the message log (the assistant compares it, then it is gone).
         message.body = assistant.redact_codes(message.body or "")
     sender = _sender(conversation)
+    # The tenant's own language model, if it configured one (``http``: the worker loop's shared client).
+    model = (
+        await tenant_model(
+            session, keys=keys, client=http, timeout_seconds=settings.assistant_model_timeout_seconds
+        )
+        if http is not None
+        else None
+    )
     replies = await handle_message(
         session,
         tenant_id=tenant_id,
@@ -149,6 +161,7 @@ async def assistant_replies(
         channel=channel,
         keys=keys,
         settings=settings,
+        model=model,
     )
     customer_id = await verified_customer(session, sender=sender)
     conversation.customer_id = customer_id

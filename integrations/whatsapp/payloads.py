@@ -38,11 +38,14 @@ def choices(
     to: str, body: str, options: Sequence[tuple[str, str]], *, button: str = "Choose"
 ) -> dict[str, Any]:
     """Reply buttons for up to 3 short choices, a list for up to 10, else numbered text."""
-    fits_body = 0 < len(body) <= INTERACTIVE_BODY
+    if not options:
+        return text(to, body)
+    # Meta refuses empty titles and ids, and two choices with one id.
+    fits_body = 0 < len(body) <= INTERACTIVE_BODY and len({i for i, _ in options}) == len(options)
     if (
         fits_body
         and len(options) <= MAX_BUTTONS
-        and all(len(t) <= BUTTON_TITLE and len(i) <= BUTTON_ID for i, t in options)
+        and all(0 < len(t) <= BUTTON_TITLE and 0 < len(i) <= BUTTON_ID for i, t in options)
     ):
         return {
             **_base(to),
@@ -58,8 +61,8 @@ def choices(
     if (
         fits_body
         and len(options) <= MAX_ROWS
-        and len(button) <= LIST_BUTTON
-        and all(len(t) <= ROW_TITLE and len(i) <= ROW_ID for i, t in options)
+        and 0 < len(button) <= LIST_BUTTON
+        and all(0 < len(t) <= ROW_TITLE and 0 < len(i) <= ROW_ID for i, t in options)
     ):
         return {
             **_base(to),

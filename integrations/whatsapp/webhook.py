@@ -49,7 +49,9 @@ def signature_ok(secret: str, raw: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
+    given = header[len("sha256=") :].strip().lower()
+    # compare_digest raises on non-ASCII text (a 500 for a forged header); a hex digest is ASCII anyway.
+    return given.isascii() and hmac.compare_digest(expected, given)
 
 
 def _token_ok(expected: str, given: str | None) -> bool:

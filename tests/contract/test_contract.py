@@ -24,16 +24,7 @@ OPERATIONS = contract_operations()
 PENDING: frozenset[str] = frozenset(
     {
         # website.graphql
-        "SubmitContactForm",
         # integrations.graphql
-        "ConfigureAssistantModel",
-        "EraseCustomerData",
-        "IntegrationSettings",
-        "Leads",
-        "NotificationSettings",
-        "Notifications",
-        "SyncHubSpotNow",
-        "UpdateNotificationSettings",
     }
 )
 

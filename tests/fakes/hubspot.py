@@ -17,13 +17,16 @@ archived and merged contacts, and the rolling ten-second window with HubSpot's 4
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -70,10 +73,18 @@ class FakePortal:
     calls: deque[float] = field(default_factory=deque)
     search_calls: deque[float] = field(default_factory=deque)
     next_id: int = 1000
+    _sorted_ids: list[int] = field(default_factory=list)
 
     def new_id(self) -> str:
         self.next_id += 1
         return str(self.next_id)
+
+    def sorted_ids(self) -> list[int]:
+        """Every contact id in order (contacts are never removed, only archived: rebuilt when one is added),
+        so a list page is a bisect and a short walk, not a sort of the whole portal."""
+        if len(self._sorted_ids) != len(self.contacts):
+            self._sorted_ids = sorted(int(i) for i in self.contacts)
+        return self._sorted_ids
 
 
 @dataclass
@@ -167,6 +178,24 @@ class HubSpotFake:
         with self.lock:
             portal.contacts[merged].merged_into = primary
             portal.contacts[merged].archived = True
+            # As HubSpot: the survivor lists the ids merged into it and counts as modified.
+            survivor = portal.contacts[primary]
+            ids = [i for i in (survivor.properties.get("hs_merged_object_ids") or "").split(";") if i]
+            survivor.properties["hs_merged_object_ids"] = ";".join([*ids, merged])
+            survivor.updated = time.time()
+
+    def update_contact(self, portal_id: int, contact_id: str, **properties: str | None) -> None:
+        portal = self.portal(portal_id)
+        with self.lock:
+            portal.contacts[contact_id].properties.update(properties)
+            portal.contacts[contact_id].updated = time.time()
+
+    def delete_contact(self, portal_id: int, contact_id: str) -> None:
+        """Archived, as HubSpot's delete does (listed with ``archived=true``)."""
+        portal = self.portal(portal_id)
+        with self.lock:
+            portal.contacts[contact_id].archived = True
+            portal.contacts[contact_id].updated = time.time()
 
     def issue_tokens(self, portal_id: int) -> dict[str, Any]:
         """Tokens as the token endpoint would give them (for tests that start from a connected portal)."""
@@ -341,8 +370,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._json()
             if str(portal.portal_id) != parts[5]:
                 return self._error(403, "FORBIDDEN", "This token cannot submit to that portal.")
-            portal.submissions.append({"formGuid": parts[6], **body})
-            return self._send(200, {"inlineMessage": "Thanks for submitting the form."})
+            return self._submit_form(portal, parts[6], body)
         if parts[:4] != ["crm", "v3", "objects", "contacts"]:
             return self._error(404, "OBJECT_NOT_FOUND", "Not found.")
         tail = parts[4:]
@@ -467,8 +495,15 @@ class _Handler(BaseHTTPRequestHandler):
         after = int((query.get("after") or ["0"])[0])
         archived = (query.get("archived") or ["false"])[0].lower() == "true"
         props = query.get("properties")
+        rows: list[FakeContact] = []
         with self.owner.lock:
-            rows = [c for c in self._live(portal, archived=archived) if int(c.id) > after]
+            ids = portal.sorted_ids()
+            for i in range(bisect.bisect_right(ids, after), len(ids)):
+                c = portal.contacts[str(ids[i])]
+                if c.archived == archived and c.merged_into is None or (archived and c.archived):  # as _live
+                    rows.append(c)
+                    if len(rows) > limit:
+                        break
         page = rows[:limit]
         body: dict[str, Any] = {"results": [c.body(props) for c in page]}
         if len(rows) > limit:
@@ -512,6 +547,11 @@ class _Handler(BaseHTTPRequestHandler):
         groups = body.get("filterGroups") or []
         with self.owner.lock:
             rows = [c for c in self._live(portal) if not c.archived and _matches(c, groups)]
+        for sort in reversed(body.get("sorts") or []):
+            name = sort.get("propertyName") if isinstance(sort, dict) else str(sort)
+            if name in ("hs_object_id", "lastmodifieddate"):
+                descending = sort.get("direction") == "DESCENDING"
+                rows.sort(key=_sort_key(name), reverse=descending)
         page = rows[after : after + limit]
         out: dict[str, Any] = {"total": len(rows), "results": [c.body(body.get("properties")) for c in page]}
         if after + limit < len(rows):
@@ -524,7 +564,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, "VALIDATION_ERROR", "at most 100 inputs")
         started = _iso(time.time())
         with self.owner.lock:
-            found = [portal.contacts.get(str(i.get("id"))) for i in inputs]
+            if body.get("idProperty") == "email":  # unique property: read by email (no match is left out)
+                found = [self._email_owner(portal, str(i.get("id"))) for i in inputs]
+            else:
+                found = [portal.contacts.get(str(i.get("id"))) for i in inputs]
             results = [c.body(body.get("properties")) for c in found if c is not None and not c.archived]
         return self._send(
             200,
@@ -569,6 +612,79 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
+    # --- forms (secure submit) -----------------------------------------------------------------------
+
+    def _submit_form(self, portal: FakePortal, form_guid: str, body: dict[str, Any]) -> None:
+        """Validates as HubSpot's v3 secure submit does (400 with ``errors[].errorType``), then creates or
+        updates the contact with the submitted email -- a submitted phone overwrites the contact's."""
+        errors = _form_errors(body)
+        if errors:
+            return self._send(
+                400,
+                {
+                    "status": "error",
+                    "message": "The request is not valid",
+                    "errors": [{"message": m, "errorType": t} for t, m in errors],
+                    "correlationId": secrets.token_hex(8),
+                },
+            )
+        props: dict[str, str | None] = {str(f["name"]): str(f["value"]) for f in body["fields"]}
+        with self.owner.lock:
+            portal.submissions.append({"formGuid": form_guid, **body})
+            existing = self._email_owner(portal, str(props["email"]))
+            if existing is None:
+                existing = FakeContact(portal.new_id(), props)
+                portal.contacts[existing.id] = existing
+            else:
+                existing.properties.update(props)
+                existing.updated = time.time()
+        return self._send(200, {"inlineMessage": "Thanks for submitting the form."})
+
+
+_HUTK = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _form_errors(body: dict[str, Any]) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    fields = body.get("fields")
+    if not isinstance(fields, list) or not fields or len(fields) > 1000:
+        return [("REQUIRED_FIELD", "Error in 'fields'. 1 to 1000 fields are required")]
+    names: dict[str, str] = {}
+    for f in fields:
+        if not (isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("value"), str)):
+            errors.append(("INVALID_METADATA", "Error in 'fields'. Each field needs a name and a value"))
+            continue
+        if f.get("objectTypeId", "0-1") != "0-1":
+            errors.append(("FIELD_NOT_IN_FORM_DEFINITION", f"Error in 'fields.{f['name']}'. Unknown object"))
+        if len(f["value"]) > 65536:
+            errors.append(("INPUT_TOO_LARGE", f"Error in 'fields.{f['name']}'. Value too large"))
+        names[f["name"]] = f["value"]
+    email = names.get("email", "")
+    if not email:
+        errors.append(("REQUIRED_FIELD", "Error in 'fields.email'. Required field 'email' is missing"))
+    elif "@" not in email or email.startswith("@") or "." not in email.rsplit("@", 1)[1]:
+        errors.append(("INVALID_EMAIL", "Error in 'fields.email'. Invalid email address"))
+    submitted = body.get("submittedAt")
+    if submitted is not None and not str(submitted).isdigit():
+        errors.append(("INVALID_SUBMISSION_TIME", "Error in 'submittedAt'. Milliseconds since epoch"))
+    context = body.get("context") or {}
+    hutk = context.get("hutk")
+    if hutk is not None and not _HUTK.match(str(hutk)):
+        errors.append(("INVALID_HUTK", "Error in 'context.hutk'. Invalid HubSpot user token"))
+    page_uri = context.get("pageUri")
+    if page_uri is not None and not str(page_uri).startswith(("http://", "https://")):
+        errors.append(("INVALID_PAGE_URI", "Error in 'context.pageUri'. Invalid page URI"))
+    legal = body.get("legalConsentOptions")
+    if legal is not None:
+        consent = legal.get("consent") if isinstance(legal, dict) else None
+        if not isinstance(consent, dict):
+            errors.append(("INVALID_LEGAL_OPTION_FORMAT", "Error in 'legalConsentOptions'"))
+        elif consent.get("consentToProcess") is not True:
+            errors.append(("MISSING_PROCESSING_CONSENT", "Error in 'legalConsentOptions'. No consent"))
+        elif not consent.get("text"):
+            errors.append(("MISSING_PROCESSING_CONSENT_TEXT", "Error in 'legalConsentOptions'. No text"))
+    return errors
+
 
 def _matches(contact: FakeContact, groups: list[dict[str, Any]]) -> bool:
     if not groups:
@@ -576,10 +692,12 @@ def _matches(contact: FakeContact, groups: list[dict[str, Any]]) -> bool:
     for group in groups:
         ok = True
         for f in group.get("filters") or []:
-            value = contact.properties.get(f.get("propertyName", "")) or ""
+            value = _prop(contact, f.get("propertyName", "")) or ""
             wanted = str(f.get("value", ""))
             op = f.get("operator")
-            if op == "EQ":
+            if op in _NUMERIC:  # ids and dates (ms epoch) compare as numbers, as HubSpot does for them
+                ok = ok and bool(value) and _NUMERIC[op](int(value), int(wanted))
+            elif op == "EQ":
                 ok = ok and value.lower() == wanted.lower()
             elif op == "CONTAINS_TOKEN":
                 ok = ok and wanted.lower().strip("*") in value.lower()
@@ -590,3 +708,23 @@ def _matches(contact: FakeContact, groups: list[dict[str, Any]]) -> bool:
         if ok:
             return True
     return False
+
+
+_NUMERIC = {
+    "GT": lambda a, b: a > b,
+    "GTE": lambda a, b: a >= b,
+    "LT": lambda a, b: a < b,
+    "LTE": lambda a, b: a <= b,
+}
+
+
+def _sort_key(name: str) -> Callable[[FakeContact], int]:
+    return lambda c: int(_prop(c, name) or 0)
+
+
+def _prop(contact: FakeContact, name: str) -> str | None:
+    if name == "hs_object_id":
+        return contact.id
+    if name == "lastmodifieddate":
+        return str(int(contact.updated * 1000))
+    return contact.properties.get(name)

@@ -75,6 +75,8 @@ class MetaFake:
     # Answers queued for the next send calls (a failure name from FAILURES each).
     failures: list[str] = field(default_factory=list)
     calls: int = 0
+    # Seconds the next send calls hang before Meta takes them (a caller that gave up meanwhile sent nothing).
+    delays: list[float] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- set-up --------------------------------------------------------------------------------------
@@ -154,6 +156,10 @@ class MetaFake:
             body = await request.json()
         except ValueError:
             return self._error(400, 100, "Invalid JSON")
+        if self.delays:
+            await asyncio.sleep(self.delays.pop(0))
+            if await request.is_disconnected():
+                return self._error(503, 2, "Service temporarily unavailable")
         if self.failures:
             status, code, message = FAILURES[self.failures.pop(0)]
             return self._error(status, code, message)

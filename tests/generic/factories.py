@@ -128,6 +128,23 @@ async def _crm_contact(ctx: FactoryContext) -> str:
     return str(gid("CrmContact", contact.id))
 
 
+@factory("Lead")
+async def _lead(ctx: FactoryContext) -> str:
+    await ctx.op(
+        "SubmitContactForm",
+        {
+            "input": {
+                "tenantSlug": ctx.owner.slug,
+                "email": ctx.email("lena"),
+                "firstName": ctx.text("Lena"),
+                "message": ctx.text("Call me back"),
+            }
+        },
+    )
+    data = await ctx.op("Leads", {"first": 1})
+    return str(data["leads"]["edges"][0]["node"]["id"])
+
+
 # --- catalog, scheduling, subscriptions ----------------------------------------------------------------
 
 
@@ -282,3 +299,14 @@ async def _auth_event(ctx: FactoryContext) -> str:
         s.add(event)
         await s.flush()
     return str(gid("AuthEvent", event.id))
+
+
+# --- notifications -------------------------------------------------------------------------------------
+
+
+@factory("Notification")
+async def _notification(ctx: FactoryContext) -> str:
+    # A booking decides its confirmation (and the owner's new-booking email) in its own transaction.
+    await ctx.ensure("Booking")
+    data = await ctx.op("Notifications", {"first": 1})
+    return str(data["notifications"]["edges"][0]["node"]["id"])

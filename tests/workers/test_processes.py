@@ -177,12 +177,18 @@ async def test_the_scheduler_process_sweeps_due_rows_to_the_broker(
     await wait_until(swept, "the scheduler's outbox sweep")
     import redis
 
+    # The claim commits before the message is sent to the broker, so the queue fills a moment later.
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        queued = client.llen(f"{redis_namespace}:{redis_namespace}.outbox")
+
+        async def queued() -> bool:
+            return client.llen(f"{redis_namespace}:{redis_namespace}.outbox") >= 1
+
+        await wait_until(queued, "the swept row to reach the Redis queue")
+        await asyncio.sleep(0.5)
+        assert client.llen(f"{redis_namespace}:{redis_namespace}.outbox") == 1
     finally:
         client.close()
-    assert queued == 1
     assert stop_cleanly(scheduler) == 0
 
 

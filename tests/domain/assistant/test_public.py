@@ -64,6 +64,15 @@ def test_every_public_tool_is_declared_public() -> None:
         "opening_hours",
         "check_availability",
         "search_help",
+        "opt_out",  # anyone may stop messages (the tool only points to STOP)
+    }
+    assert {name for name, tool in tools.TOOLS.items() if tool.access == "verified"} == {
+        "list_my_bookings",
+        "create_booking",
+        "cancel_booking",
+        "reschedule_booking",
+        "get_my_subscriptions",
+        "erase_my_messages",
     }
 
 

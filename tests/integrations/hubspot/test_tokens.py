@@ -125,7 +125,7 @@ async def test_a_revoked_refresh_token_ends_in_needs_reauth_and_one_alert(
     alerts = await outbox_rows(gql, "notifications.owner_alert")
     assert len(alerts) == 1
     assert json.loads(alerts[0].payload) == {
-        "kind": "OWNER_INTEGRATION_ERROR",
+        "kind": "integration_error",
         "provider": "HUBSPOT",
         "message": "HubSpot no longer accepts Bizzly's access. Reconnect HubSpot in Settings > Integrations.",
     }

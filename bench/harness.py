@@ -1,0 +1,180 @@
+"""The server side of the HTTP benchmarks (``api_overhead.py``, ``webhook_ingest.py``, ``soak.py``): the app
+``bizzly serve`` builds plus one bare route, served by the same uvicorn call in a subprocess whose CPU time
+can be read, and the small helpers every benchmark repeated (free port, migrate, marked sections).
+
+The bare route (``GET``/``POST /bench/bare``, ``{"ok": true}``) sits behind the same middleware as every
+other route (request id, access log, metrics, body limit): the same-run baseline of a benchmark. It exists
+only in this factory, so production has no bench route.
+
+    python bench/harness.py --serve PORT   # what Server.start runs
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+PERFORMANCE_MD = REPO / "docs" / "performance.md"
+BARE_PATH = "/bench/bare"
+NEW_FILE = (
+    "# Performance\n\nFigures written by the benchmarks in `bench/`; each section says how to re-run it.\n"
+)
+
+
+def create_bench_app() -> Any:
+    """``create_app()`` plus the bare endpoint, behind the same middleware."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from bizzly.app import create_app
+
+    async def bare(request: Request) -> JSONResponse:
+        await request.body()  # read the body as a real endpoint would
+        return JSONResponse({"ok": True})
+
+    app = create_app()
+    app.router.routes.append(Route(BARE_PATH, bare, methods=["GET", "POST"]))
+    return app
+
+
+def serve(port: int) -> None:
+    """The same uvicorn call as ``bizzly serve`` (bizzly/cli.py), with the bench factory."""
+    import uvicorn
+
+    from bizzly.logs import configure_logging
+    from bizzly.settings import get_settings
+
+    configure_logging(get_settings().log_level)
+    uvicorn.run(
+        create_bench_app,
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bizzly_command(*args: str) -> list[str]:
+    bizzly = Path(sys.executable).with_name("bizzly")
+    if bizzly.exists():
+        return [str(bizzly), *args]
+    return [sys.executable, "-c", "from bizzly.cli import main; main()", *args]
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(bizzly_command("migrate"), env=env, cwd=REPO, check=True, capture_output=True, timeout=120)
+
+
+def start_process(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux), to attribute cost per request."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of a process now (Linux)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+class Server:
+    """The bench app in a subprocess (``python bench/harness.py --serve PORT``) with ``env``."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.env = {**env, "PYTHONPATH": str(REPO)}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(self.port)]
+        self.process = start_process(command, self.env, self.log_path)
+
+    async def wait_ready(self, within: float = 30.0) -> None:
+        deadline = time.monotonic() + within
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"the server exited; see {self.log_path}")
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("the server did not start in time")
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.process.pid) if self.process is not None else None
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+def write_section(start: str, end: str, section: str, path: Path = PERFORMANCE_MD) -> None:
+    """Replace one benchmark's marked section of ``path`` (other sections are left as they are)."""
+    text = path.read_text() if path.exists() else NEW_FILE
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        sys.path.insert(0, str(REPO))
+        serve(int(sys.argv[2]))

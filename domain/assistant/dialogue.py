@@ -1,0 +1,524 @@
+"""What a customer can do in chat once verified — see, book, cancel and move bookings, check
+subscriptions — plus the public answers, step by step with the state kept between messages.
+
+Understanding is deterministic (``understanding.py``); a tenant's language model, when configured, is
+asked only about text that was not understood, and only picks a tool and its arguments: every call goes
+through ``tools.call``/``tools.authorize`` with the session's account, and changes still ask the customer
+to confirm with "yes". A pending step lives :data:`PENDING_TTL` in the conversation state, so another
+worker (or a restart) continues the same conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bizzly import clock
+from bizzly.errors import DomainError
+from bizzly.ports import LanguageModel
+from domain.assistant import tools
+from domain.assistant.hooks import PROTECTED_WORDS, words
+from domain.assistant.messages import Choice, Reply
+from domain.assistant.public import CatalogueAnswerer, duration, match_service, parse_day, price
+from domain.assistant.understanding import NO, YES, Ask, is_request, parse_time, pick_number, understand
+from domain.catalog.models import Service
+from domain.customers.service import current_tenant
+from domain.scheduling.models import Booking
+from domain.subscriptions.models import PlanPeriod
+from domain.subscriptions.periods import describe
+from domain.subscriptions.service import SubscriptionStatus
+
+log = logging.getLogger("bizzly.assistant")
+
+PENDING_TTL = timedelta(minutes=30)
+LIST_ROWS = 10  # WhatsApp's interactive list holds at most ten rows
+
+HELP = (
+    "Sorry, I didn't understand that. Here's what I can do:\n"
+    '• our services and prices ("prices")\n'
+    '• free times ("haircut tomorrow")\n'
+    '• your bookings ("my bookings")\n'
+    '• book ("book a haircut tomorrow at 10am")\n'
+    '• cancel or move a booking ("cancel my booking", "reschedule")\n'
+    '• your subscriptions ("my subscriptions")\n'
+    '• help articles, or "log out".'
+)
+NO_BOOKINGS = "You have no upcoming bookings."
+NO_SUBSCRIPTIONS = "You have no subscriptions."
+STOPPED = "OK, I've left everything as it was."
+REFUSED = "Sorry, I can't do that here."
+NOT_YOURS = "I couldn't find that booking among yours."
+MODEL_SYSTEM = (
+    "You help customers of a small business on WhatsApp. Pick exactly one tool for the customer's message "
+    "and fill its arguments, or answer without a tool when none fits. Today is {today} ({zone})."
+)
+
+
+class Memory(Protocol):
+    """The pending step of this conversation (the engine keeps it in ``assistant_states``)."""
+
+    def get(self) -> dict[str, Any]: ...
+
+    async def put(self, value: dict[str, Any] | None) -> None: ...
+
+
+def when(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
+
+
+def on_day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def _yes_no(text: str) -> Reply:
+    return Reply(
+        text=text,
+        kind="buttons",
+        choices=[Choice(id="d:yes", title="Yes"), Choice(id="d:no", title="No")],
+    )
+
+
+def _numbered(head: str, rows: list[tuple[str, str]], tail: str) -> Reply:
+    """A numbered list (rows: title, line); an interactive list too when it fits."""
+    lines = [f"{i + 1}. {line}" for i, (_, line) in enumerate(rows)]
+    text = "\n".join([head, *lines, tail])
+    if len(rows) <= LIST_ROWS:
+        choices = [Choice(id=f"d:{i + 1}", title=title[:24]) for i, (title, _) in enumerate(rows)]
+        return Reply(text=text, kind="list", choices=choices)
+    return Reply(text=text)
+
+
+@dataclass
+class _Turn:
+    ctx: tools.ToolContext
+    zone: ZoneInfo
+    today: date
+    services: list[Service]
+
+    def service(self, service_id: Any) -> Service | None:
+        return next((s for s in self.services if str(s.id) == str(service_id)), None)
+
+
+class Assistant:
+    """The default ``ProtectedHandler``: the whole conversation of a verified customer."""
+
+    answers_public = True  # the engine hands it every message of a verified customer
+
+    def __init__(self, *, memory: Memory, actor: str, model: LanguageModel | None = None) -> None:
+        self.memory = memory
+        self.actor = actor
+        self.model = model
+
+    def is_protected(self, text: str) -> bool:
+        return is_request(text) or PROTECTED_WORDS.search(words(text)) is not None
+
+    async def handle(
+        self, session: AsyncSession, *, tenant_id: uuid.UUID, customer_id: uuid.UUID, text: str
+    ) -> list[Reply]:
+        tenant = await current_tenant(session)
+        zone = ZoneInfo(tenant.timezone)
+        turn = _Turn(
+            ctx=tools.ToolContext(session=session, customer_id=customer_id, actor=self.actor),
+            zone=zone,
+            today=clock.now().astimezone(zone).date(),
+            services=await tools.list_services(session),
+        )
+        pending = self.memory.get()
+        if pending and str(pending.get("until", "")) > clock.now().isoformat():
+            replies = await self._continue(turn, pending, text)
+            if replies is not None:
+                return replies
+        if pending:
+            await self.memory.put(None)
+        ask = understand(text, names=[s.name for s in turn.services], today=turn.today)
+        if ask.intent is not None:
+            return await self._start(turn, ask)
+        public = await CatalogueAnswerer().answer(session, tenant_id=tenant_id, text=text)
+        if public is not None:
+            return public
+        if self.model is not None:
+            chosen = await ask_model(self.model, text, verified=True, today=turn.today, zone=zone)
+            if chosen is not None:
+                return await self._from_model(turn, *chosen)
+        return [Reply(text=HELP)]
+
+    # --- starting ---------------------------------------------------------------------------------
+
+    async def _start(self, turn: _Turn, ask: Ask) -> list[Reply]:
+        if ask.intent == "bookings":
+            return [await self._list(turn)]
+        if ask.intent == "subscriptions":
+            return [await self._subscriptions(turn)]
+        draft: dict[str, Any] = {"flow": ask.intent}
+        if ask.bad_date:
+            return [Reply(text="I couldn't read that date. Try tomorrow, a weekday or a date like 28/11.")]
+        if ask.day:
+            draft["day"] = ask.day.isoformat()
+        if ask.at:
+            draft["at"] = ask.at.strftime("%H:%M")
+        if ask.intent == "book":
+            service = next((s for s in turn.services if s.name == ask.service), None)
+            if service is not None:
+                draft["service_id"] = str(service.id)
+            return await self._book_next(turn, draft)
+        return await self._choose_booking(turn, draft)
+
+    async def _list(self, turn: _Turn) -> Reply:
+        bookings = await tools.list_my_bookings(turn.ctx)
+        if not bookings:
+            return Reply(text=NO_BOOKINGS)
+        lines = [
+            f"{i + 1}. {self._name(turn, b)} — {when(b.starts_at, turn.zone)}" for i, b in enumerate(bookings)
+        ]
+        return Reply(text="\n".join(["Your upcoming bookings:", *lines]))
+
+    async def _subscriptions(self, turn: _Turn) -> Reply:
+        views = await tools.get_my_subscriptions(turn.ctx)
+        if not views:
+            return Reply(text=NO_SUBSCRIPTIONS)
+        lines = ["Your subscriptions:"]
+        for view in views:
+            period = describe(PlanPeriod(view.plan.period))
+            if view.status is SubscriptionStatus.ACTIVE and view.period_ends_at is not None:
+                renews = view.period_ends_at.astimezone(turn.zone).date()
+                lines.append(
+                    f"- {view.plan.name}: {view.remaining} of {view.plan.quota} left this {period} "
+                    f"(renews {on_day(renews)})"
+                )
+            else:
+                lines.append(f"- {view.plan.name}: {view.status.value.lower()}")
+        return Reply(text="\n".join(lines))
+
+    def _name(self, turn: _Turn, booking: Booking) -> str:
+        service = turn.service(booking.service_id)
+        return service.name if service is not None else "Booking"
+
+    # --- booking and moving -----------------------------------------------------------------------
+
+    async def _book_next(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+        """Ask for what is missing (service, day, time), else the confirmation."""
+        service = turn.service(draft.get("service_id"))
+        if service is None:
+            if len(turn.services) == 1:
+                service = turn.services[0]
+                draft["service_id"] = str(service.id)
+            elif not turn.services:
+                await self.memory.put(None)
+                return [Reply(text="We have no services to book yet.")]
+            else:
+                draft["step"] = "service"
+                await self._save(draft)
+                rows = [
+                    (s.name, f"{s.name} ({price(s)}, {duration(s.duration_minutes)})") for s in turn.services
+                ]
+                return [_numbered("Which service would you like?", rows, "Reply with its number or name.")]
+        if not draft.get("day"):
+            draft["step"] = "day"
+            await self._save(draft)
+            return [Reply(text=f"Which day would you like {service.name}? (e.g. tomorrow, Friday, 28/11)")]
+        day = date.fromisoformat(draft["day"])
+        if day < turn.today:
+            draft["step"] = "day"
+            draft.pop("day", None)
+            await self._save(draft)
+            return [Reply(text=f"{on_day(day)} has passed. Which day would you like?")]
+        slots = await tools.call(
+            turn.ctx,
+            "check_availability",
+            {"service_id": str(service.id), "day": day.isoformat()},
+            zone=turn.zone,
+        )
+        starts = [s.starts_at for s in slots]
+        wanted = draft.pop("at", None)
+        if wanted:
+            match = next((s for s in starts if s.astimezone(turn.zone).strftime("%H:%M") == wanted), None)
+            if match is not None:
+                return await self._confirm(turn, draft, service, match)
+            head = f"Sorry, {wanted} isn't free for {service.name} on {on_day(day)}."
+        else:
+            head = ""
+        if not starts:
+            draft["step"] = "day"
+            draft.pop("day", None)
+            await self._save(draft)
+            text = f"Sorry, there are no free {service.name} times on {on_day(day)}. Which other day?"
+            return [Reply(text=f"{head} {text}".strip())]
+        offered = starts[:LIST_ROWS]
+        draft["step"] = "slot"
+        draft["slots"] = [s.isoformat() for s in offered]
+        await self._save(draft)
+        rows = [(s.astimezone(turn.zone).strftime("%H:%M"),) * 2 for s in offered]
+        more = f" ({len(starts) - len(offered)} more later that day)" if len(starts) > len(offered) else ""
+        intro = f"Free {service.name} times on {on_day(day)}{more}:"
+        return [_numbered(f"{head}\n{intro}".strip(), rows, "Reply with a number or a time.")]
+
+    async def _confirm(
+        self, turn: _Turn, draft: dict[str, Any], service: Service, at: datetime
+    ) -> list[Reply]:
+        draft["step"] = "confirm"
+        draft["starts_at"] = at.isoformat()
+        draft.pop("slots", None)
+        await self._save(draft)
+        if draft["flow"] == "reschedule":
+            booking = await tools.own_booking(turn.ctx, uuid.UUID(draft["booking_id"]))
+            before = when(booking.starts_at, turn.zone)
+            question = f"Move your {service.name} from {before} to {when(at, turn.zone)}?"
+        else:
+            question = f"Book {service.name} on {when(at, turn.zone)} ({price(service)})?"
+        return [_yes_no(f"{question} Reply YES to confirm or NO to stop.")]
+
+    # --- cancelling and choosing a booking ---------------------------------------------------------
+
+    async def _choose_booking(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+        bookings = await tools.list_my_bookings(turn.ctx)
+        if not bookings:
+            await self.memory.put(None)
+            return [Reply(text=NO_BOOKINGS)]
+        if len(bookings) == 1:
+            return await self._chosen(turn, draft, bookings[0])
+        draft["step"] = "choose"
+        draft["choices"] = [str(b.id) for b in bookings]
+        await self._save(draft)
+        verb = "cancel" if draft["flow"] == "cancel" else "move"
+        rows = [
+            (
+                f"{self._name(turn, b)} {b.starts_at.astimezone(turn.zone):%d/%m %H:%M}",
+                f"{self._name(turn, b)} — {when(b.starts_at, turn.zone)}",
+            )
+            for b in bookings
+        ]
+        return [_numbered(f"Which booking would you like to {verb}?", rows, "Reply with its number.")]
+
+    async def _chosen(self, turn: _Turn, draft: dict[str, Any], booking: Booking) -> list[Reply]:
+        draft["booking_id"] = str(booking.id)
+        draft.pop("choices", None)
+        if draft["flow"] == "reschedule":
+            draft["service_id"] = str(booking.service_id)
+            return await self._book_next(turn, draft)
+        draft["step"] = "confirm"
+        await self._save(draft)
+        name = self._name(turn, booking)
+        return [
+            _yes_no(
+                f"Cancel your {name} on {when(booking.starts_at, turn.zone)}? "
+                "Reply YES to confirm or NO to stop."
+            )
+        ]
+
+    # --- continuing a pending step -----------------------------------------------------------------
+
+    async def _continue(self, turn: _Turn, draft: dict[str, Any], text: str) -> list[Reply] | None:
+        """The next step, or None when ``text`` is not an answer to the pending question (it is then
+        understood afresh)."""
+        said = words(text)
+        step = draft.get("step")
+        if said in NO:
+            await self.memory.put(None)
+            return [Reply(text=STOPPED)]
+        if step == "confirm":
+            if said in YES:
+                await self.memory.put(None)
+                return [await self._execute(turn, draft)]
+            return None
+        if step == "service":
+            names = [s.name for s in turn.services]
+            index = pick_number(text, len(names))
+            name = names[index] if index is not None else match_service(text, names)
+            if name is None:
+                return None
+            ask = understand(text, names=names, today=turn.today)
+            service = next(s for s in turn.services if s.name == name)
+            draft["service_id"] = str(service.id)
+            if ask.day:
+                draft["day"] = ask.day.isoformat()
+            if ask.at:
+                draft["at"] = ask.at.strftime("%H:%M")
+            return await self._book_next(turn, draft)
+        if step == "choose":
+            choices = [str(c) for c in draft.get("choices", [])]
+            index = pick_number(text, len(choices))
+            if index is None:
+                return None
+            try:
+                booking = await tools.own_booking(turn.ctx, uuid.UUID(choices[index]))
+            except DomainError:
+                await self.memory.put(None)
+                return [Reply(text=NOT_YOURS)]
+            return await self._chosen(turn, draft, booking)
+        if step in ("day", "slot"):
+            at, rest = parse_time(text)
+            day = parse_day(rest, turn.today)
+            if step == "slot":
+                offered = [datetime.fromisoformat(s) for s in draft.get("slots", [])]
+                index = pick_number(text, len(offered))
+                if index is not None:
+                    chosen = turn.service(draft.get("service_id"))
+                    if chosen is not None:
+                        return await self._confirm(turn, draft, chosen, offered[index])
+            if day is None and at is None:
+                return None
+            if day is not None:
+                draft["day"] = day.isoformat()
+            if at is not None:
+                draft["at"] = at.strftime("%H:%M")
+            if not draft.get("day"):
+                return None
+            return await self._book_next(turn, draft)
+        return None
+
+    async def _execute(self, turn: _Turn, draft: dict[str, Any]) -> Reply:
+        flow = draft.get("flow")
+        try:
+            if flow == "book":
+                booking = await tools.call(
+                    turn.ctx,
+                    "create_booking",
+                    {"service_id": draft["service_id"], "starts_at": draft["starts_at"]},
+                    zone=turn.zone,
+                )
+                return Reply(
+                    text=f"Booked: {self._name(turn, booking)} on {when(booking.starts_at, turn.zone)}. "
+                    "See you then!"
+                )
+            if flow == "cancel":
+                booking = await tools.call(
+                    turn.ctx, "cancel_booking", {"booking_id": draft["booking_id"]}, zone=turn.zone
+                )
+                return Reply(
+                    text=f"Cancelled: your {self._name(turn, booking)} on "
+                    f"{when(booking.starts_at, turn.zone)}."
+                )
+            if flow == "reschedule":
+                booking = await tools.call(
+                    turn.ctx,
+                    "reschedule_booking",
+                    {"booking_id": draft["booking_id"], "starts_at": draft["starts_at"]},
+                    zone=turn.zone,
+                )
+                return Reply(
+                    text=f"Moved: your {self._name(turn, booking)} is now on "
+                    f"{when(booking.starts_at, turn.zone)}."
+                )
+        except DomainError as error:
+            verb = {"book": "book that", "cancel": "cancel that booking", "reschedule": "move that booking"}
+            return Reply(text=f"Sorry, I couldn't {verb.get(str(flow), 'do that')}: {error.message}")
+        return Reply(text=STOPPED)
+
+    async def _save(self, draft: dict[str, Any]) -> None:
+        draft["until"] = (clock.now() + PENDING_TTL).isoformat()
+        await self.memory.put(draft)
+
+    # --- the model's choice ------------------------------------------------------------------------
+
+    async def _from_model(self, turn: _Turn, name: str, args: Mapping[str, Any]) -> list[Reply]:
+        """Carry out what the model picked, through the policy; changes still ask for a "yes"."""
+        try:
+            tool = tools.authorize(turn.ctx, name)
+            parsed = tools.parse_args(tool, args, zone=turn.zone)
+            if name == "list_my_bookings":
+                return [await self._list(turn)]
+            if name == "get_my_subscriptions":
+                return [await self._subscriptions(turn)]
+            if name in ("cancel_booking", "reschedule_booking"):
+                booking = await tools.own_booking(turn.ctx, parsed["booking_id"])
+                draft: dict[str, Any] = {"flow": name.removesuffix("_booking")}
+                if "starts_at" in parsed:
+                    local = parsed["starts_at"].astimezone(turn.zone)
+                    draft.update(day=local.date().isoformat(), at=local.strftime("%H:%M"))
+                return await self._chosen(turn, draft, booking)
+            if name == "create_booking":
+                local = parsed["starts_at"].astimezone(turn.zone)
+                draft = {
+                    "flow": "book",
+                    "service_id": str(parsed["service_id"]),
+                    "day": local.date().isoformat(),
+                    "at": local.strftime("%H:%M"),
+                }
+                return await self._book_next(turn, draft)
+            replies = await public_from_model(turn.ctx, name, parsed, zone=turn.zone)
+            return replies or [Reply(text=HELP)]
+        except tools.ToolRefused as refused:
+            log.info("assistant model call refused: %s", name[:40])
+            return [Reply(text=f"{REFUSED} {refused.message}")]
+        except DomainError:
+            return [Reply(text=NOT_YOURS if "booking" in name else HELP)]
+
+
+async def public_from_model(
+    ctx: tools.ToolContext, name: str, args: Mapping[str, Any], *, zone: ZoneInfo
+) -> list[Reply] | None:
+    """The answer of a public tool the model picked (``args`` already parsed)."""
+    tool = tools.authorize(ctx, name)
+    if tool.access != "public":
+        raise tools.ToolRefused("Please verify first: that needs your account.")
+    result = await tools.call(ctx, name, {k: str(v) for k, v in args.items()}, zone=zone)
+    if name in ("list_services", "get_prices"):
+        lines = [f"- {s.name}: {price(s)} ({duration(s.duration_minutes)})" for s in result]
+        return [
+            Reply(text="\n".join(["Our services:", *lines]) if lines else "We have no services listed yet.")
+        ]
+    if name == "check_availability":
+        times = ", ".join(s.starts_at.astimezone(zone).strftime("%H:%M") for s in result)
+        return [Reply(text=f"Free times: {times}." if times else "Sorry, there are no free times that day.")]
+    if name == "search_help" and result is not None:
+        return [Reply(text=f"{result.title}\n{' '.join(result.body.split())[:160]}")]
+    return None
+
+
+async def ask_model(
+    model: LanguageModel, text: str, *, verified: bool, today: date, zone: ZoneInfo
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The tool and arguments the model picked for ``text``, or None (no pick, or the model failed)."""
+    messages = [
+        {"role": "system", "content": MODEL_SYSTEM.format(today=today.isoformat(), zone=zone.key)},
+        {"role": "user", "content": text},
+    ]
+    try:
+        chosen = await model.choose_tool(messages, tools.specs(verified=verified))
+    except Exception:  # a broken model must never break the chat: deterministic help instead
+        log.warning("assistant model call failed", exc_info=True)
+        return None
+    if not chosen or not isinstance(chosen.get("name"), str):
+        return None
+    args = chosen.get("arguments")
+    return chosen["name"], args if isinstance(args, Mapping) else {}
+
+
+class ModelPublicAnswerer:
+    """The public answers for anyone; free text the catalogue does not understand goes to the tenant's
+    model, offered public tools only (a verified tool it picks anyway is refused: the engine then asks the
+    sender to verify)."""
+
+    def __init__(self, model: LanguageModel | None) -> None:
+        self.model = model
+        self.catalogue = CatalogueAnswerer()
+
+    async def answer(self, session: AsyncSession, *, tenant_id: uuid.UUID, text: str) -> list[Reply] | None:
+        found = await self.catalogue.answer(session, tenant_id=tenant_id, text=text)
+        if found is not None or self.model is None or is_request(text):
+            return found
+        zone = ZoneInfo((await current_tenant(session)).timezone)
+        chosen = await ask_model(
+            self.model, text, verified=False, today=clock.now().astimezone(zone).date(), zone=zone
+        )
+        if chosen is None:
+            return None
+        ctx = tools.ToolContext(session=session, customer_id=None, actor="whatsapp:public")
+        try:
+            tool = tools.authorize(ctx, chosen[0])
+            return await public_from_model(
+                ctx, chosen[0], tools.parse_args(tool, chosen[1], zone=zone), zone=zone
+            )
+        except tools.ToolRefused:
+            log.info("assistant model call refused for an unverified sender: %s", chosen[0][:40])
+            return None
+        except DomainError:
+            return None

@@ -1,0 +1,1 @@
+"""CRM sync runs (HubSpot -> Bizzly): their checkpoints, counts, and how staff queue one."""

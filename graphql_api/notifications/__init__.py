@@ -1,0 +1,1 @@
+"""Notification settings and the delivery log."""

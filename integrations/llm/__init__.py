@@ -1,0 +1,91 @@
+"""An OpenAI-compatible chat-completions model, for the assistant's free text (the ``LanguageModel`` port).
+
+The model is only asked which tool to call and with which arguments (``tools`` + ``tool_choice=auto``);
+what it returns is handed to the assistant's tool layer, which decides. Any failure (HTTP error, timeout,
+unreadable answer) raises ``ModelError`` and the assistant falls back to its deterministic help.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bizzly.crypto import KeyRing
+from bizzly.ports import LanguageModel
+from domain.assistant.model_config import model_credentials
+
+log = logging.getLogger("bizzly.llm")
+MAX_ARGUMENTS = 4000
+
+
+class ModelError(Exception):
+    """The model did not answer usably (never carries the key)."""
+
+
+class OpenAICompatibleModel:
+    def __init__(
+        self, *, client: httpx.AsyncClient, base_url: str, model: str, api_key: str, timeout: float
+    ) -> None:
+        self.client = client
+        self.url = f"{base_url.rstrip('/')}/chat/completions"
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+
+    async def choose_tool(
+        self, messages: Sequence[Mapping[str, str]], tools: Sequence[Mapping[str, Any]]
+    ) -> Mapping[str, Any] | None:
+        body = {"model": self.model, "messages": list(messages), "tools": list(tools), "tool_choice": "auto"}
+        try:
+            response = await self.client.post(
+                self.url,
+                json=body,
+                headers={"Authorization": f"Bearer {self.api_key}"},
+                timeout=self.timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise ModelError(f"model request failed: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise ModelError(f"model answered HTTP {response.status_code}")
+        try:
+            data = response.json()
+            message = data["choices"][0]["message"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise ModelError("model answer is not a chat completion") from None
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        if not calls:
+            return None
+        function = calls[0].get("function") if isinstance(calls[0], dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ModelError("model tool call has no name")
+        raw = function.get("arguments") or "{}"
+        if not isinstance(raw, str) or len(raw) > MAX_ARGUMENTS:
+            raise ModelError("model tool call arguments unreadable")
+        try:
+            arguments = json.loads(raw)
+        except ValueError:
+            raise ModelError("model tool call arguments are not JSON") from None
+        if not isinstance(arguments, dict):
+            raise ModelError("model tool call arguments are not an object")
+        return {"name": function["name"][:64], "arguments": arguments}
+
+
+async def tenant_model(
+    session: AsyncSession, *, keys: KeyRing, client: httpx.AsyncClient, timeout_seconds: float
+) -> LanguageModel | None:
+    """The tenant's configured model, or None (deterministic understanding only)."""
+    found = await model_credentials(session, keys=keys)
+    if found is None:
+        return None
+    return OpenAICompatibleModel(
+        client=client,
+        base_url=found.base_url,
+        model=found.model,
+        api_key=found.api_key,
+        timeout=timeout_seconds,
+    )

@@ -1,0 +1,263 @@
+"""A tenant's own OpenAI-compatible model (issue 6): configured through GraphQL (the key encrypted, never
+returned), asked only about free text, through signed webhooks and the fake model server. Whatever the
+model picks, the tool layer's policy decides: it cannot reveal or change what the policy forbids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bizzly import clock
+from domain.assistant import dialogue, texts
+from domain.assistant.models import AssistantModelConfig, ConversationState
+from domain.conversations.models import Message
+from domain.scheduling.models import Booking
+from tests.fakes.meta import MetaFake
+from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake, tool_call
+from tests.integrations.whatsapp.conftest import Business, business, rows
+from tests.integrations.whatsapp.test_verification_e2e import Chat, code_in
+from tests.support.accounts import _services, staff_token
+from tests.support.customers import create_customer, row_id
+from tests.support.graphql import GraphQLClient
+from tests.support.outbox import drain_outbox
+from tests.support.scheduling import book, create_service, local, set_hours
+
+ZONE = ZoneInfo("Europe/London")
+
+
+def later() -> date:
+    return clock.now().astimezone(ZONE).date() + timedelta(days=3)
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[ModelFake]:
+    async with running_model_fake() as fake:
+        yield fake
+
+
+async def configure(gql: GraphQLClient, token: str, value: dict[str, Any] | None) -> dict[str, Any]:
+    result = await gql.op("ConfigureAssistantModel", {"input": value}, token=token)
+    assert not result.errors, result.body
+    payload: dict[str, Any] = result.data["configureAssistantModel"]
+    return payload
+
+
+async def settings_shown(gql: GraphQLClient, token: str) -> dict[str, Any]:
+    result = await gql.op("IntegrationSettings", token=token)
+    assert not result.errors, result.body
+    shown: dict[str, Any] = result.data["integrationSettings"]
+    return shown
+
+
+@pytest.fixture
+async def biz(gql: GraphQLClient, meta: MetaFake, model: ModelFake) -> Business:
+    found = await business(gql, meta, "model-salon")
+    token = found.owner.access_token
+    await set_hours(gql, token)
+    await create_service(gql, token, name="Haircut", duration=60, capacity=1)
+    payload = await configure(gql, token, {"baseUrl": model.url, "model": "gpt-test", "apiKey": API_KEY})
+    assert payload == {"ok": True, "errors": []}
+    return found
+
+
+@pytest.fixture
+def chat(gql: GraphQLClient, http: httpx.AsyncClient, meta: MetaFake, biz: Business) -> Chat:
+    return Chat(gql, http, meta, biz)
+
+
+async def _verify(chat: Chat) -> None:
+    code = code_in(await chat.say("Hi"))
+    assert await chat.say(code) == ["You're now verified! How can I help you today?"]
+
+
+async def _sarah_and_toms_booking(gql: GraphQLClient, biz: Business) -> tuple[str, str]:
+    sarah = await create_customer(
+        gql, biz.owner, name="Sarah Jones", email="sarah@example.com", phone="07700 900123"
+    )
+    tom = await create_customer(
+        gql, biz.owner, name="Tom Other", email="tom@example.com", phone="07700 900999"
+    )
+    services = (await gql.op("Services", token=biz.owner.access_token)).data
+    haircut = _first_service_id(services)
+    theirs = await book(
+        gql,
+        biz.owner.access_token,
+        service_id=haircut,
+        starts_at=local(later(), 10),
+        customer_id=str(tom["id"]),
+    )
+    assert theirs["errors"] == []
+    await drain_outbox(_services(gql).settings)  # staff's booking notification goes out first
+    return str(sarah["id"]), str(theirs["booking"]["id"])
+
+
+def _first_service_id(data: Any) -> str:
+    found = data["services"]
+    nodes = [e["node"] for e in found["edges"]] if isinstance(found, dict) else found
+    return str(nodes[0]["id"])
+
+
+# --- configuring ---------------------------------------------------------------------------------------
+
+
+async def test_the_key_is_stored_encrypted_and_never_shown(
+    gql: GraphQLClient, biz: Business, model: ModelFake
+) -> None:
+    token = biz.owner.access_token
+    assert (await settings_shown(gql, token))["assistantModel"] == {"baseUrl": model.url, "model": "gpt-test"}
+    (row,) = await rows(gql, AssistantModelConfig)
+    assert API_KEY not in row.api_key_encrypted
+    result = await gql.op("IntegrationSettings", token=token)
+    assert API_KEY not in str(result.body)
+
+
+async def test_bad_input_is_a_typed_error_and_null_goes_back_to_deterministic(
+    gql: GraphQLClient, biz: Business, model: ModelFake
+) -> None:
+    token = biz.owner.access_token
+    for value, field in (
+        ({"baseUrl": "ftp://example.com", "model": "m", "apiKey": "k"}, "baseUrl"),
+        ({"baseUrl": "https://user:pw@example.com/v1", "model": "m", "apiKey": "k"}, "baseUrl"),
+        ({"baseUrl": model.url, "model": " ", "apiKey": "k"}, "model"),
+        ({"baseUrl": model.url, "model": "m", "apiKey": ""}, "apiKey"),
+        ({"baseUrl": model.url, "model": "m" * 201, "apiKey": "k"}, "model"),
+    ):
+        payload = await configure(gql, token, value)
+        assert payload["ok"] is False
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [(field, "INVALID")]
+    assert (await settings_shown(gql, token))["assistantModel"] == {"baseUrl": model.url, "model": "gpt-test"}
+    assert await configure(gql, token, None) == {"ok": True, "errors": []}
+    assert (await settings_shown(gql, token))["assistantModel"] is None
+    assert await rows(gql, AssistantModelConfig) == []
+
+
+async def test_only_staff_who_manage_integrations_may_configure(gql: GraphQLClient, biz: Business) -> None:
+    operator = await staff_token(gql, biz.owner, "STAFF")
+    result = await gql.op("ConfigureAssistantModel", {"input": None}, token=operator)
+    assert result.error_codes == ["FORBIDDEN"]
+    assert len(await rows(gql, AssistantModelConfig)) == 1
+
+
+# --- the model in the chat -----------------------------------------------------------------------------
+
+
+async def test_free_text_goes_to_the_model_which_only_picks_a_tool(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    model.script(tool_call("list_services", {}))
+    assert await chat.say("got anything to make me look sharp for a wedding") == [
+        "Our services:\n- Haircut: GBP 25.00 (1 h)"
+    ]
+    (request,) = model.requests
+    assert request["authorization"] == f"Bearer {API_KEY}"
+    assert request["body"]["model"] == "gpt-test"
+    offered = {t["function"]["name"] for t in request["body"]["tools"]}
+    # A stranger's model is offered public tools only.
+    assert offered == {
+        "list_services",
+        "get_prices",
+        "opening_hours",
+        "check_availability",
+        "search_help",
+        "opt_out",
+    }
+    # Text the deterministic understanding reads never reaches the model.
+    assert (await chat.say("what are your prices?"))[0].startswith("Our prices:")
+    assert len(model.requests) == 1
+
+
+async def test_a_verified_tool_for_an_unverified_customer_is_refused(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    await _sarah_and_toms_booking(gql, biz)
+    for name in ("list_my_bookings", "get_my_subscriptions", "cancel_booking"):
+        model.script(tool_call(name, {"booking_id": "x"} if name == "cancel_booking" else {}))
+        (reply,) = await chat.say("yo whats up with my stuff")
+        # No data: the engine asks who this is (a code to Sarah's own phone), like any protected request.
+        assert reply.startswith("Your verification code is:") or reply == texts.ENTER_CODE, reply
+    assert len(model.requests) == 3
+    assert [b.status for b in await rows(gql, Booking)] == ["CONFIRMED"]
+
+
+async def test_another_customers_booking_id_is_refused_and_unchanged(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    _, toms = await _sarah_and_toms_booking(gql, biz)
+    await _verify(chat)
+    toms_uuid = str(row_id(toms))
+    model.script(
+        tool_call("cancel_booking", {"booking_id": toms_uuid}),
+        tool_call(
+            "reschedule_booking", {"booking_id": toms_uuid, "starts_at": f"{later().isoformat()}T14:00"}
+        ),
+        tool_call("create_booking", {"service_id": "x", "starts_at": "2030-01-01T10:00", "customer_id": "y"}),
+        tool_call("erase_my_messages", {}),
+    )
+    assert await chat.say("please sort out the thing from before") == [dialogue.NOT_YOURS]
+    assert await chat.say("and the other thing") == [dialogue.NOT_YOURS]
+    assert await chat.say("sort one out for my mate") == [
+        f"{dialogue.REFUSED} create_booking takes no customer_id."
+    ]
+    (erase,) = await chat.say("clean up everything")
+    assert erase.startswith(dialogue.REFUSED)
+    assert "yes" not in erase.lower()
+    (booking,) = await rows(gql, Booking)
+    assert (booking.status, booking.starts_at) == ("CONFIRMED", local(later(), 10))
+    assert len(await rows(gql, Message)) > 8  # nothing was erased
+    # A verified customer's model may be offered the verified tools, and they act on her own data only.
+    offered = {t["function"]["name"] for t in model.requests[-1]["body"]["tools"]}
+    assert {"list_my_bookings", "cancel_booking"} <= offered
+
+
+async def test_the_models_booking_still_needs_a_free_time_and_a_yes(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    sarah, _ = await _sarah_and_toms_booking(gql, biz)
+    await _verify(chat)
+    services = (await gql.op("Services", token=biz.owner.access_token)).data
+    haircut = str(row_id(_first_service_id(services)))
+    day = later()
+    model.script(
+        tool_call("create_booking", {"service_id": haircut, "starts_at": f"{day.isoformat()}T10:00"})
+    )
+    (full,) = await chat.say("sort me out with that thing on the usual day")
+    assert full.startswith(f"Sorry, 10:00 isn't free for Haircut on {day:%A} {day.day} {day:%B}.")
+    model.script(
+        tool_call("create_booking", {"service_id": haircut, "starts_at": f"{day.isoformat()}T12:00"})
+    )
+    (confirm,) = await chat.say("ok then the usual but at lunch")
+    assert confirm.startswith(f"Book Haircut on {day:%A} {day.day} {day:%B} at 12:00")
+    assert len(await rows(gql, Booking)) == 1
+    (done, *_) = await chat.say("yes")
+    assert done.startswith("Booked: Haircut")
+    mine = [b for b in await rows(gql, Booking) if b.customer_id == row_id(sarah)]
+    assert [(b.source, b.starts_at) for b in mine] == [("WHATSAPP", local(day, 12))]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(status=500),
+        Answer(garbage=True),
+        Answer(name="list_services", arguments="{not json"),
+        Answer(name="no_such_tool"),
+        Answer(content="Sure! I have cancelled all bookings."),
+    ],
+    ids=["http-500", "not-json", "bad-arguments", "unknown-tool", "plain-text"],
+)
+async def test_a_misbehaving_model_falls_back_to_the_help_message(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake, answer: Answer
+) -> None:
+    await _sarah_and_toms_booking(gql, biz)
+    await _verify(chat)
+    model.script(answer)
+    (reply,) = await chat.say("do the needful")
+    expected = [dialogue.HELP, f"{dialogue.REFUSED} There is no tool 'no_such_tool'."]
+    assert reply in expected
+    assert [b.status for b in await rows(gql, Booking)] == ["CONFIRMED"]
+    assert await rows(gql, ConversationState) == []  # nothing pending either
