@@ -104,11 +104,16 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     depth = settings.graphql_max_depth if settings else 10
     aliases = settings.graphql_max_aliases if settings else 15
     tokens = settings.graphql_max_tokens if settings else 2000
+    # The limiters' rule classes are made once, here: each limiter instance makes new classes, and the
+    # validation cache is keyed by them, so limiters built per request made every validation a miss.
+    rules = [
+        *QueryDepthLimiter(max_depth=depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=aliases).validation_rules,
+        StorableText,
+    ]
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=depth),
-        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=tokens),
-        lambda: AddValidationRules([StorableText]),
         lambda: MaskErrors(should_mask_error=should_mask),
         # After the token limiter, which sets the parse options the cache is keyed by.
         lambda: ParserCache(maxsize=512),

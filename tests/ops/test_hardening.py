@@ -7,6 +7,7 @@ import asyncio
 import functools
 import json
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -143,6 +144,27 @@ async def test_a_query_deeper_than_the_limit_is_an_error_not_a_500(gql: GraphQLC
         assert result.status == 200
         assert any("depth" in e["message"] for e in result.errors), result.errors
         assert result.body.get("data") is None
+
+
+async def test_a_repeated_query_is_validated_once(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dashboard sends the same documents all day: validating each again cost more than answering it.
+    import strawberry.schema.schema as strawberry_schema
+
+    runs: list[object] = []
+    real = strawberry_schema.validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        runs.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting)
+    query = f"query Once{uuid.uuid4().hex} {{ viewer {{ role }} }}"
+    for _ in range(3):
+        result = await gql(query)
+        assert result.status == 200
+    assert len(runs) == 1
 
 
 async def test_a_query_nested_past_the_parser_limit_is_an_error(gql: GraphQLClient) -> None:
