@@ -4,8 +4,10 @@ subscriptions — plus the public answers, step by step with the state kept betw
 Understanding is deterministic (``understanding.py``); a tenant's language model, when configured, is
 asked only about text that was not understood, and only picks a tool and its arguments: every call goes
 through ``tools.call``/``tools.authorize`` with the session's account, and changes still ask the customer
-to confirm with "yes". A pending step lives :data:`PENDING_TTL` in the conversation state, so another
-worker (or a restart) continues the same conversation.
+to confirm with "yes". A model that picks ``erase_my_messages`` or ``opt_out`` only makes the engine ask
+its own question (:class:`Questions`; erasing: the very question "delete my messages" gets). A pending
+step lives :data:`PENDING_TTL` in the conversation state, so another worker (or a restart) continues the
+same conversation.
 """
 
 from __future__ import annotations
@@ -69,6 +71,18 @@ class Memory(Protocol):
     async def put(self, value: dict[str, Any] | None) -> None: ...
 
 
+class Questions(Protocol):
+    """The engine's own yes/no questions for what only the sender's "yes" may do. The engine keeps each
+    question pending and carries it out on the answer, so "delete my messages" typed and the tool picked
+    by a model lead to one and the same confirmation (STOP typed acts at once; a model's pick never does)."""
+
+    async def ask_erase(self) -> list[Reply]:
+        """Delete this conversation's message history? (only ever asked of a verified customer)"""
+
+    async def ask_opt_out(self) -> list[Reply]:
+        """Stop all WhatsApp messages to this sender? (anyone)"""
+
+
 def when(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
     return f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
@@ -112,8 +126,11 @@ class Assistant:
 
     answers_public = True  # the engine hands it every message of a verified customer
 
-    def __init__(self, *, memory: Memory, actor: str, model: LanguageModel | None = None) -> None:
+    def __init__(
+        self, *, memory: Memory, questions: Questions, actor: str, model: LanguageModel | None = None
+    ) -> None:
         self.memory = memory
+        self.questions = questions
         self.actor = actor
         self.model = model
 
@@ -423,6 +440,9 @@ class Assistant:
         try:
             tool = tools.authorize(turn.ctx, name)
             parsed = tools.parse_args(tool, args, zone=turn.zone)
+            if name == "erase_my_messages":
+                await tools.call(turn.ctx, name, args, zone=turn.zone)  # the policy: verified, her own
+                return await self.questions.ask_erase()
             if name == "list_my_bookings":
                 return [await self._list(turn)]
             if name == "get_my_subscriptions":
@@ -443,7 +463,9 @@ class Assistant:
                     "at": local.strftime("%H:%M"),
                 }
                 return await self._book_next(turn, draft)
-            replies = await public_from_model(turn.ctx, name, parsed, zone=turn.zone)
+            replies = await public_from_model(
+                turn.ctx, name, parsed, zone=turn.zone, questions=self.questions
+            )
             return replies or [Reply(text=HELP)]
         except tools.ToolRefused as refused:
             log.info("assistant model call refused: %s", name[:40])
@@ -453,13 +475,16 @@ class Assistant:
 
 
 async def public_from_model(
-    ctx: tools.ToolContext, name: str, args: Mapping[str, Any], *, zone: ZoneInfo
+    ctx: tools.ToolContext, name: str, args: Mapping[str, Any], *, zone: ZoneInfo, questions: Questions
 ) -> list[Reply] | None:
-    """The answer of a public tool the model picked (``args`` already parsed)."""
+    """The answer of a public tool the model picked (``args`` already parsed); ``opt_out`` only asks the
+    engine's question, the sender's "yes" stops the messages."""
     tool = tools.authorize(ctx, name)
     if tool.access != "public":
         raise tools.ToolRefused("Please verify first: that needs your account.")
     result = await tools.call(ctx, name, {k: str(v) for k, v in args.items()}, zone=zone)
+    if name == "opt_out":
+        return await questions.ask_opt_out()
     if name in ("list_services", "get_prices"):
         lines = [f"- {s.name}: {price(s)} ({duration(s.duration_minutes)})" for s in result]
         return [
@@ -495,10 +520,11 @@ async def ask_model(
 class ModelPublicAnswerer:
     """The public answers for anyone; free text the catalogue does not understand goes to the tenant's
     model, offered public tools only (a verified tool it picks anyway is refused: the engine then asks the
-    sender to verify)."""
+    sender to verify). Its ``opt_out`` asks the engine's question, as for a verified customer."""
 
-    def __init__(self, model: LanguageModel | None) -> None:
+    def __init__(self, model: LanguageModel | None, *, questions: Questions) -> None:
         self.model = model
+        self.questions = questions
         self.catalogue = CatalogueAnswerer()
 
     async def answer(self, session: AsyncSession, *, tenant_id: uuid.UUID, text: str) -> list[Reply] | None:
@@ -515,7 +541,11 @@ class ModelPublicAnswerer:
         try:
             tool = tools.authorize(ctx, chosen[0])
             return await public_from_model(
-                ctx, chosen[0], tools.parse_args(tool, chosen[1], zone=zone), zone=zone
+                ctx,
+                chosen[0],
+                tools.parse_args(tool, chosen[1], zone=zone),
+                zone=zone,
+                questions=self.questions,
             )
         except tools.ToolRefused:
             log.info("assistant model call refused for an unverified sender: %s", chosen[0][:40])

@@ -6,6 +6,8 @@
 - Choosing a profile: by number, name or email (or the list's row); then the code goes out.
 - Code pending: six digits are an attempt (3 per code); "verify" issues a fresh code and kills the old one.
 - Verified: a 24-hour session for one account; "log out" ends it; an expired one is announced once.
+- Privacy, asked before done: "delete my messages" (verified) and a model's ``opt_out`` (anyone) wait for a
+  "yes" to the engine's question; STOP and START act at once.
 
 Codes come from ``secrets``, live 10 minutes, are stored only as a keyed digest (bound to the tenant and the
 sender), compared in constant time and used once; issuance is limited per sender and per tenant. Every step
@@ -34,7 +36,7 @@ from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
 from domain.assistant import texts
 from domain.assistant.dialogue import Assistant, ModelPublicAnswerer
-from domain.assistant.hooks import MenuHandler, ProtectedHandler, PublicAnswerer, words
+from domain.assistant.hooks import MenuAnswerer, MenuHandler, ProtectedHandler, PublicAnswerer, words
 from domain.assistant.messages import ChannelInfo, Choice, CodeTemplate, Inbound, Reply, Sender
 from domain.assistant.models import (
     AssistantSession,
@@ -130,6 +132,14 @@ class _Turn:
         self.state = {}
         await self.store.clear_state(self.user_key)
 
+    async def drop(self, key: str) -> None:
+        """The state without ``key`` (cleared when nothing else is left)."""
+        state = {k: v for k, v in self.state.items() if k != key}
+        if state:
+            await self.save(state)
+        else:
+            await self.clear()
+
 
 class _TurnMemory:
     """The dialogue's pending step, kept under ``dialogue`` in this sender's conversation state."""
@@ -149,6 +159,19 @@ class _TurnMemory:
             await self.turn.save(state)
         else:
             await self.turn.clear()
+
+
+class _TurnQuestions:
+    """The engine's privacy questions, for the dialogue and the public answers (``dialogue.Questions``)."""
+
+    def __init__(self, turn: _Turn) -> None:
+        self.turn = turn
+
+    async def ask_erase(self) -> list[Reply]:
+        return await _ask_erase(self.turn)
+
+    async def ask_opt_out(self) -> list[Reply]:
+        return await _ask_opt_out(self.turn)
 
 
 async def handle_message(
@@ -184,12 +207,17 @@ async def handle_message(
         channel=channel,
         keys=keys,
         settings=settings,
-        public=public or ModelPublicAnswerer(model),
+        public=public or MenuAnswerer(),
         protected=protected or MenuHandler(),
         now=clock.now(),
     )
+    questions = _TurnQuestions(turn)
+    if public is None:
+        turn.public = ModelPublicAnswerer(model, questions=questions)
     if protected is None:
-        turn.protected = Assistant(memory=_TurnMemory(turn), actor=turn.actor, model=model)
+        turn.protected = Assistant(
+            memory=_TurnMemory(turn), questions=questions, actor=turn.actor, model=model
+        )
     if inbound.kind in ("media", "unsupported"):
         return [Reply(text=texts.TEXT_ONLY)]
     row = await store.state_row(turn.user_key)
@@ -207,6 +235,10 @@ async def handle_message(
     if not any(ch.isalnum() for ch in text):
         return [Reply(text=texts.NO_WORDS)]
     said = words(text)
+    if turn.state.get("opt_out"):
+        answered = await _opt_out_answered(turn, said)
+        if answered is not None:
+            return answered
     if said in ("stop", "unsubscribe"):
         return await _opt_out(turn, opted_out=True)
     if said == "start":
@@ -281,14 +313,7 @@ async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str
         turn.event(AuthEventKind.LOGGED_OUT, current.customer_id)
         return [Reply(text=texts.LOGGED_OUT)]
     if said in _ERASE:
-        await turn.save({"erase": True})
-        return [
-            Reply(
-                text=texts.ERASE_CONFIRM,
-                kind="buttons",
-                choices=[Choice(id="erase:yes", title="Yes"), Choice(id="erase:no", title="No")],
-            )
-        ]
+        return await _ask_erase(turn)
     if said == "verify":
         return [Reply(text=texts.ALREADY_VERIFIED)]
     # The full assistant answers public questions itself, and a pending step comes before them.
@@ -384,6 +409,11 @@ async def _start_verification(
 
 
 async def _interactive(turn: _Turn, reply_id: str) -> list[Reply]:
+    if turn.state.get("opt_out"):
+        said = {"optout:yes": "yes", "optout:no": "no"}.get(reply_id, "")
+        answered = await _opt_out_answered(turn, said)
+        if answered is not None:
+            return answered
     if reply_id.startswith("erase:") and turn.state.get("erase"):
         current = await turn.store.latest_session(turn.user_key)
         if current is not None and current.ended_at is None and current.expires_at > turn.now:
@@ -609,6 +639,30 @@ def _uuid(value: Any) -> uuid.UUID | None:
 # --- privacy ------------------------------------------------------------------------------------------
 
 
+async def _ask_opt_out(turn: _Turn) -> list[Reply]:
+    """Stop all messages? (a model's ``opt_out``): the sender's "yes" opts out as STOP does. Whatever else is
+    pending (a code, a profile choice) stays."""
+    await turn.save({**turn.state, "opt_out": True})
+    return [
+        Reply(
+            text=texts.OPT_OUT_CONFIRM.format(business=turn.tenant.name),
+            kind="buttons",
+            choices=[Choice(id="optout:yes", title="Yes"), Choice(id="optout:no", title="No")],
+        )
+    ]
+
+
+async def _opt_out_answered(turn: _Turn, said: str) -> list[Reply] | None:
+    """The answer to the pending opt-out question, which is dropped whatever was said; None when ``said`` is
+    neither yes nor no (the message is then handled as usual)."""
+    await turn.drop("opt_out")
+    if said in _YES:
+        return await _opt_out(turn, opted_out=True)
+    if said in _NO:
+        return [Reply(text=texts.OPT_OUT_CANCELLED)]
+    return None
+
+
 async def _opt_out(turn: _Turn, *, opted_out: bool) -> list[Reply]:
     """stop / start, for anyone: kept per sender and mirrored onto the accounts whose own phone this is."""
     existing = await turn.store.opt_out_row(turn.user_key)
@@ -633,6 +687,19 @@ async def _opt_out(turn: _Turn, *, opted_out: bool) -> list[Reply]:
             )
     await turn.session.flush()
     return [Reply(text=texts.OPTED_OUT if opted_out else texts.OPTED_IN)]
+
+
+async def _ask_erase(turn: _Turn) -> list[Reply]:
+    """Delete this conversation's messages? (a verified customer's "delete my messages", or a model's
+    ``erase_my_messages``): her "yes", typed or the button, erases them in ``_verified``."""
+    await turn.save({"erase": True})
+    return [
+        Reply(
+            text=texts.ERASE_CONFIRM,
+            kind="buttons",
+            choices=[Choice(id="erase:yes", title="Yes"), Choice(id="erase:no", title="No")],
+        )
+    ]
 
 
 async def _erase(turn: _Turn, current: AssistantSession) -> list[Reply]:

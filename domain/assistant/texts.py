@@ -44,6 +44,11 @@ OPTED_OUT = (
     "send START to receive them again."
 )
 OPTED_IN = "You'll receive our WhatsApp messages again. Send STOP anytime to stop them."
+OPT_OUT_CONFIRM = (
+    "Stop all WhatsApp messages from {business}? Reply YES to confirm. You can send START any time to get "
+    "them again."
+)
+OPT_OUT_CANCELLED = "OK, nothing has changed: you'll still receive our WhatsApp messages."
 ERASE_CONFIRM = "This will delete your message history with us. Reply YES to confirm."
 ERASED = "Your message history has been deleted."
 ERASE_CANCELLED = "Nothing was deleted."

@@ -174,14 +174,14 @@ async def get_my_subscriptions(ctx: ToolContext) -> list[SubscriptionView]:
 
 
 async def erase_my_messages(ctx: ToolContext) -> None:
-    """Never run by a tool call: erasing asks the customer to confirm in their own words first."""
+    """The policy only: the verified customer, for her own conversation. Nothing is erased here: the engine
+    then asks her to confirm (the question "delete my messages" asks) and erases on her "yes"."""
     ctx.caller  # noqa: B018 - the policy check
-    raise ToolRefused('To delete your message history, send "delete my messages" and confirm.')
 
 
 async def opt_out(ctx: ToolContext) -> None:
-    """Never run by a tool call: opting out is the customer's own STOP."""
-    raise ToolRefused("To stop our WhatsApp messages, send STOP.")
+    """Anyone, for their own WhatsApp id. Nothing changes here: the engine then asks the sender to confirm
+    and opts them out (as STOP does) on their "yes"."""
 
 
 TOOLS: dict[str, Tool] = {

@@ -64,7 +64,7 @@ def test_every_public_tool_is_declared_public() -> None:
         "opening_hours",
         "check_availability",
         "search_help",
-        "opt_out",  # anyone may stop messages (the tool only points to STOP)
+        "opt_out",  # anyone may stop messages (after a "yes" to the engine's question)
     }
     assert {name for name, tool in tools.TOOLS.items() if tool.access == "verified"} == {
         "list_my_bookings",

@@ -14,15 +14,20 @@ import pytest
 
 from bizzly import clock
 from domain.assistant import dialogue, texts
+from domain.assistant import service as assistant
+from domain.assistant.messages import Sender
 from domain.assistant.models import AssistantModelConfig, ConversationState
 from domain.conversations.models import Message
+from domain.customers.service import current_tenant, customers_by_ids
+from domain.notifications.service import customer_route
+from domain.privacy.audit import AuditEntry
 from domain.scheduling.models import Booking
 from tests.fakes.meta import MetaFake
 from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake, tool_call
 from tests.integrations.whatsapp.conftest import Business, business, rows
-from tests.integrations.whatsapp.test_verification_e2e import Chat, code_in
+from tests.integrations.whatsapp.test_verification_e2e import WA_ID, Chat, code_in
 from tests.support.accounts import _services, staff_token
-from tests.support.customers import create_customer, row_id
+from tests.support.customers import create_customer, row_id, tenant_session
 from tests.support.graphql import GraphQLClient
 from tests.support.outbox import drain_outbox
 from tests.support.scheduling import book, create_service, local, set_hours
@@ -196,19 +201,14 @@ async def test_another_customers_booking_id_is_refused_and_unchanged(
             "reschedule_booking", {"booking_id": toms_uuid, "starts_at": f"{later().isoformat()}T14:00"}
         ),
         tool_call("create_booking", {"service_id": "x", "starts_at": "2030-01-01T10:00", "customer_id": "y"}),
-        tool_call("erase_my_messages", {}),
     )
     assert await chat.say("please sort out the thing from before") == [dialogue.NOT_YOURS]
     assert await chat.say("and the other thing") == [dialogue.NOT_YOURS]
     assert await chat.say("sort one out for my mate") == [
         f"{dialogue.REFUSED} create_booking takes no customer_id."
     ]
-    (erase,) = await chat.say("clean up everything")
-    assert erase.startswith(dialogue.REFUSED)
-    assert "yes" not in erase.lower()
     (booking,) = await rows(gql, Booking)
     assert (booking.status, booking.starts_at) == ("CONFIRMED", local(later(), 10))
-    assert len(await rows(gql, Message)) > 8  # nothing was erased
     # A verified customer's model may be offered the verified tools, and they act on her own data only.
     offered = {t["function"]["name"] for t in model.requests[-1]["body"]["tools"]}
     assert {"list_my_bookings", "cancel_booking"} <= offered
@@ -261,3 +261,133 @@ async def test_a_misbehaving_model_falls_back_to_the_help_message(
     assert reply in expected
     assert [b.status for b in await rows(gql, Booking)] == ["CONFIRMED"]
     assert await rows(gql, ConversationState) == []  # nothing pending either
+
+
+# --- privacy: the model's pick asks the engine's own question --------------------------------------------
+
+WIPE = "please wipe my chat history"
+NO_MORE = "don't message me on WhatsApp any more"
+
+
+def buttons(chat: Chat) -> list[tuple[str, str]]:
+    """The reply buttons of the last message the customer got."""
+    interactive = chat.meta.sends[-1].body.get("interactive") or {}
+    return [(b["reply"]["id"], b["reply"]["title"]) for b in interactive.get("action", {}).get("buttons", [])]
+
+
+async def _opt_out_question(gql: GraphQLClient, biz: Business) -> str:
+    async with tenant_session(gql, biz.owner) as s:
+        name = (await current_tenant(s)).name
+    return texts.OPT_OUT_CONFIRM.format(business=name)
+
+
+async def _opted_out(gql: GraphQLClient, biz: Business, sarah: str) -> tuple[bool, str | None]:
+    """Whether this WhatsApp said stop, and why a notification to Sarah is skipped (None: it is sent)."""
+    async with tenant_session(gql, biz.owner) as s:
+        stopped = await assistant.is_opted_out(s, sender=Sender(wa_id=WA_ID))
+        customer = (await customers_by_ids(s, [row_id(sarah)]))[row_id(sarah)]
+        route = await customer_route(s, customer)
+    return stopped, route.skipped
+
+
+async def _erased(gql: GraphQLClient) -> list[AuditEntry]:
+    return [e for e in await rows(gql, AuditEntry) if e.action == "whatsapp.messages_erased"]
+
+
+async def test_the_models_erase_asks_the_typed_question_and_no_keeps_the_history(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    await _sarah_and_toms_booking(gql, biz)
+    await _verify(chat)
+    assert await chat.say("delete my messages") == [texts.ERASE_CONFIRM]
+    typed = chat.meta.sends[-1].body["interactive"]
+    assert await chat.say("no") == [texts.ERASE_CANCELLED]
+
+    model.script(tool_call("erase_my_messages", {}))
+    assert await chat.say(WIPE) == [texts.ERASE_CONFIRM]
+    assert chat.meta.sends[-1].body["interactive"] == typed  # one question, whoever asked it
+    assert buttons(chat) == [("erase:yes", "Yes"), ("erase:no", "No")]
+    before = len(await rows(gql, Message))
+    assert await chat.tap("erase:no", "No") == [texts.ERASE_CANCELLED]
+    assert len(await rows(gql, Message)) > before  # nothing was erased
+    assert await _erased(gql) == []
+    assert await chat.say("yes") == [dialogue.HELP]  # no question pending any more
+    assert any(m.body == WIPE for m in await rows(gql, Message))
+
+
+async def test_the_models_erase_answered_yes_erases_the_history(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    sarah, _ = await _sarah_and_toms_booking(gql, biz)
+    await _verify(chat)
+    model.script(tool_call("erase_my_messages", {}))
+    assert await chat.say(WIPE) == [texts.ERASE_CONFIRM]
+    assert len(await rows(gql, Message)) >= 6
+    assert await chat.say("yes") == [texts.ERASED]
+    # Only the confirmation sent after the erasure is left of her conversation (Tom's notification stays).
+    bodies = [m.body for m in await rows(gql, Message)]
+    assert texts.ERASED in bodies
+    assert not {"Hi", texts.VERIFIED, WIPE, texts.ERASE_CONFIRM, "yes"} & set(bodies)
+    (entry,) = await _erased(gql)
+    assert (entry.subject_id, entry.actor) == (row_id(sarah), f"customer:{row_id(sarah)}")
+
+
+async def test_an_unverified_senders_model_cannot_erase(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    await _sarah_and_toms_booking(gql, biz)
+    # Refused: the engine asks who this is instead (a code to Sarah's own phone), then for the code.
+    model.script(tool_call("erase_my_messages", {}))
+    code = code_in(await chat.say(WIPE))
+    model.script(tool_call("erase_my_messages", {}))
+    assert await chat.say("yes") == [texts.ENTER_CODE]
+    assert len(model.requests) == 2
+    for request in model.requests:
+        assert "erase_my_messages" not in {t["function"]["name"] for t in request["body"]["tools"]}
+    assert any(m.body == WIPE for m in await rows(gql, Message))
+    assert await _erased(gql) == []
+    model.script(tool_call("erase_my_messages", {}))
+    # Verified, the remembered request asks the same question as ever; only her "yes" would erase.
+    assert await chat.say(code) == [texts.VERIFIED, texts.ERASE_CONFIRM]
+    assert any(m.body == WIPE for m in await rows(gql, Message))
+    assert await _erased(gql) == []
+
+
+async def test_the_models_opt_out_asks_first_and_yes_stops_messages_mid_verification(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    sarah, _ = await _sarah_and_toms_booking(gql, biz)
+    code = code_in(await chat.say("Hi"))
+    model.script(tool_call("opt_out", {}))
+    assert await chat.say(NO_MORE) == [await _opt_out_question(gql, biz)]
+    assert buttons(chat) == [("optout:yes", "Yes"), ("optout:no", "No")]
+    assert await _opted_out(gql, biz, sarah) == (False, None)  # not on the model's word alone
+    assert await chat.tap("optout:yes", "Yes") == [texts.OPTED_OUT]
+    assert await _opted_out(gql, biz, sarah) == (
+        True,
+        "the customer opted out of messages (WhatsApp STOP)",
+    )
+    assert [e.action for e in await rows(gql, AuditEntry) if e.action.startswith("whatsapp.opted")] == [
+        "whatsapp.opted_out"
+    ]
+    # The code she was sent still verifies her: the question left the pending step alone.
+    assert await chat.say(code) == [texts.VERIFIED]
+
+
+async def test_the_models_opt_out_answered_no_or_ignored_changes_nothing(
+    gql: GraphQLClient, biz: Business, chat: Chat, model: ModelFake
+) -> None:
+    sarah, _ = await _sarah_and_toms_booking(gql, biz)
+    await _verify(chat)
+    question = await _opt_out_question(gql, biz)
+    model.script(tool_call("opt_out", {}))
+    assert await chat.say(NO_MORE) == [question]
+    assert await chat.say("no") == [texts.OPT_OUT_CANCELLED]
+    model.script(tool_call("opt_out", {}))
+    assert await chat.say(NO_MORE) == [question]
+    assert buttons(chat) == [("optout:yes", "Yes"), ("optout:no", "No")]
+    assert (await chat.say("what are your prices?"))[0].startswith("Our prices:")  # answered as usual
+    assert await chat.say("yes") == [dialogue.HELP]  # the question is gone
+    assert await chat.tap("optout:yes", "Yes") == [texts.UNKNOWN_CHOICE]
+    assert await _opted_out(gql, biz, sarah) == (False, None)
+    assert await rows(gql, ConversationState) == []
