@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import httpx
+
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
 from bizzly.ids import new_id
@@ -32,6 +34,8 @@ async def chat(
     keys = KeyRing(settings.key_ring())
     db = Database(settings, null_pool=True)
     wa_id = "".join(ch for ch in phone if ch.isdigit())
+    # The client the tenant's own language model is called with, as a worker calls it.
+    http = httpx.AsyncClient()
     try:
         async with db.public_session() as s:
             tenant_id = await TenantDirectory(s).id_for_slug(slug)
@@ -62,8 +66,10 @@ async def chat(
                     conversation=conversation,
                     message=message,
                     channel=ChannelInfo(),
+                    http=http,
                 )
             for reply in replies:
                 out(shown(reply))
     finally:
+        await http.aclose()
         await db.dispose()

@@ -4,6 +4,7 @@ model picks, the tool layer's policy decides: it cannot reveal or change what th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -11,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
-from bizzly import clock
+from bizzly import cli, clock
 from domain.assistant import dialogue, texts
 from domain.assistant import service as assistant
 from domain.assistant.messages import Sender
@@ -174,6 +176,22 @@ async def test_free_text_goes_to_the_model_which_only_picks_a_tool(
     # Text the deterministic understanding reads never reaches the model.
     assert (await chat.say("what are your prices?"))[0].startswith("Our prices:")
     assert len(model.requests) == 1
+
+
+async def test_bizzly_chat_asks_the_tenants_model_too(
+    gql: GraphQLClient, biz: Business, model: ModelFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The terminal takes the webhook's path, the tenant's model included.
+    monkeypatch.setattr(cli, "get_settings", lambda: _services(gql).settings)
+    model.script(tool_call("list_services", {}))
+    args = ["chat", "--tenant", biz.owner.slug, "--phone", "+44 7700 900123"]
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli.app, args, input="got anything to make me look sharp for a wedding\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == "Our services:\n- Haircut: GBP 25.00 (1 h)\n"
+    (request,) = model.requests
+    assert request["authorization"] == f"Bearer {API_KEY}"
 
 
 async def test_a_verified_tool_for_an_unverified_customer_is_refused(
