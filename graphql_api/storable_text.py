@@ -11,22 +11,12 @@ from typing import Any
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
 
+from domain.catalog.text import storable_text
+
 MESSAGE = "Text may not contain NUL (\\u0000) characters or unpaired surrogates (\\ud800)."
-
-
-def storable(value: str) -> bool:
-    if "\x00" in value:
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class StorableText(ValidationRule):
     def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
-        if not storable(node.value):
+        if not storable_text(node.value):
             self.report_error(GraphQLError(MESSAGE, node))

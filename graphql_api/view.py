@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from bizzly.logs import bind_tenant
+from domain.catalog.text import storable_text
 from graphql_api.context import TENANT_HEADER, AppServices, Context, authenticate
 
 
@@ -21,13 +22,8 @@ def _has_nul(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if not storable_text(item):  # NUL, or a lone surrogate (JSON's "\ud800"): no database stores it
                 return True
-            if not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:  # a lone surrogate (JSON's "\ud800"): no database stores it
-                    return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

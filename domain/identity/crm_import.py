@@ -2,12 +2,17 @@
 phones normalised with the tenant's region into the one lookup index, linked by email to the website
 account unless linked by hand, archived contacts out of the index -- in a few statements per page.
 
+A CRM holds whatever people typed, and one contact a row cannot hold must not fail its whole page:
+:func:`storable_crm_contact` cleans a contact or refuses it (``Invalid`` naming the field), so the caller
+leaves it out, counts it and goes on with the rest.
+
 Also the two CRM events that change identity: a deletion (the contact is archived) and a merge (one
 contact survives, and a hand-made link moves to it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Sequence
@@ -15,8 +20,18 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bizzly.errors import Invalid
 from bizzly.ids import new_id
-from domain.identity.models import CrmContact, LinkSource, OwnerKind, SyncStatus
+from domain.catalog.text import storable_text
+from domain.identity.models import (
+    EMAIL_MAX,
+    EXTERNAL_ID_MAX,
+    NAME_MAX,
+    CrmContact,
+    LinkSource,
+    OwnerKind,
+    SyncStatus,
+)
 from domain.identity.repository import CrmContacts, PhoneIndex
 from domain.identity.service import _check_tenant, _crm_phone, _email_key
 from tenants.models import Tenant
@@ -49,11 +64,49 @@ class ImportCounts:
     merged: int = 0
 
 
+def _text(value: str | None, field: str) -> str | None:
+    """Trimmed, ``None`` when blank; ``Invalid`` on ``field`` when it holds what no text column stores."""
+    text = (value or "").strip()
+    if not storable_text(text):
+        raise Invalid("This text contains a character that cannot be stored.", field=field)
+    return text or None
+
+
+def storable_crm_contact(data: CrmContactData) -> CrmContactData:
+    """``data`` as a contact row holds it, or ``Invalid`` naming the field that cannot be stored.
+
+    Cleaned: text trimmed, blank values as ``None``, names cut to their column (a name is for display).
+    Refused: an empty CRM id or one longer than its column, an email longer than its column (cut, it would
+    be another address, and could link the contact to the wrong account), and any value holding a NUL
+    character or an unpaired surrogate. A phone that does not parse is not refused: it is kept raw (cut to
+    its column) and left out of the lookup index, as ``upsert_crm_contact`` does. The messages hold no value.
+    """
+    external_id = _text(data.external_id, "externalId")
+    if external_id is None or len(external_id) > EXTERNAL_ID_MAX:
+        raise Invalid(f"A CRM id must have 1 to {EXTERNAL_ID_MAX} characters.", field="externalId")
+    email = _text(data.email, "email")
+    if email is not None and len(email) > EMAIL_MAX:
+        raise Invalid(f"An email address has at most {EMAIL_MAX} characters.", field="email")
+    first_name = _text(data.first_name, "firstName")
+    last_name = _text(data.last_name, "lastName")
+    return dataclasses.replace(
+        data,
+        external_id=external_id,
+        email=email,
+        first_name=first_name[:NAME_MAX] if first_name else None,
+        last_name=last_name[:NAME_MAX] if last_name else None,
+        phone=_text(data.phone, "phone"),
+        mobile_phone=_text(data.mobile_phone, "mobilePhone"),
+        whatsapp_phone=_text(data.whatsapp_phone, "whatsappPhone"),
+    )
+
+
 def _apply(contact: CrmContact, data: CrmContactData, region: str | None) -> None:
-    contact.email = data.email.strip()[:320] if data.email and data.email.strip() else None
+    """``data`` as :func:`storable_crm_contact` returns it."""
+    contact.email = data.email
     contact.email_key = _email_key(contact.email)
-    contact.first_name = (data.first_name or "").strip()[:200] or None
-    contact.last_name = (data.last_name or "").strip()[:200] or None
+    contact.first_name = data.first_name
+    contact.last_name = data.last_name
     contact.phone_raw, contact.phone_e164 = crm_phone(data.phone, region)
     contact.mobile_raw, contact.mobile_e164 = crm_phone(data.mobile_phone, region)
     contact.whatsapp_raw, contact.whatsapp_e164 = crm_phone(data.whatsapp_phone, region)
@@ -76,10 +129,13 @@ async def import_crm_contacts(
     session: AsyncSession, *, tenant: Tenant, contacts: Sequence[CrmContactData]
 ) -> ImportCounts:
     """Create or update these contacts (by CRM id; the last of a repeated id wins). An archived contact we
-    never had is not created. A few statements for the whole batch, whatever its size."""
+    never had is not created. A few statements for the whole batch, whatever its size.
+
+    Leave out the contacts :func:`storable_crm_contact` refuses: one among ``contacts`` raises its
+    ``Invalid`` here, before anything is written."""
     _check_tenant(session, tenant)
     counts = ImportCounts()
-    wanted = {c.external_id.strip(): c for c in contacts if c.external_id.strip()}
+    wanted = {c.external_id: c for c in map(storable_crm_contact, contacts)}
     repo = CrmContacts(session)
     existing = await repo.by_external_ids(list(wanted))
     accounts = await repo.customer_ids_by_email_keys(
@@ -92,9 +148,7 @@ async def import_crm_contacts(
         if contact is None:
             if data.archived:
                 continue
-            contact = CrmContact(
-                tenant_id=tenant.id, id=new_id(), external_id=external_id[:64], customer_id=None
-            )
+            contact = CrmContact(tenant_id=tenant.id, id=new_id(), external_id=external_id, customer_id=None)
             contact.link_source = None
             fresh.append(contact)
             counts.created += 1

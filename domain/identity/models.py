@@ -12,6 +12,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bizzly import clock
 from bizzly.db.base import Base, TenantScoped, tenant_fk
 
+# What a CRM contact's columns hold (characters); the CRM import refuses or cuts values to these.
+EXTERNAL_ID_MAX = 64
+EMAIL_MAX = 320
+NAME_MAX = 200
+PHONE_RAW_MAX = 64
+
 
 class SyncStatus(StrEnum):
     PENDING = "PENDING"
@@ -42,17 +48,17 @@ class CrmContact(TenantScoped, Base):
         tenant_fk(["customer_id"], "customers"),
     )
 
-    external_id: Mapped[str] = mapped_column(String(64))  # the CRM's id (HubSpot contact id)
-    email: Mapped[str | None] = mapped_column(String(320))
-    email_key: Mapped[str | None] = mapped_column(String(320))
-    first_name: Mapped[str | None] = mapped_column(String(200))
-    last_name: Mapped[str | None] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_MAX))  # the CRM's id (HubSpot contact id)
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    email_key: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    first_name: Mapped[str | None] = mapped_column(String(NAME_MAX))
+    last_name: Mapped[str | None] = mapped_column(String(NAME_MAX))
     # HubSpot's phone, mobilephone and WhatsApp phone properties; raw as the CRM holds them.
-    phone_raw: Mapped[str | None] = mapped_column(String(64))
+    phone_raw: Mapped[str | None] = mapped_column(String(PHONE_RAW_MAX))
     phone_e164: Mapped[str | None] = mapped_column(String(20))
-    mobile_raw: Mapped[str | None] = mapped_column(String(64))
+    mobile_raw: Mapped[str | None] = mapped_column(String(PHONE_RAW_MAX))
     mobile_e164: Mapped[str | None] = mapped_column(String(20))
-    whatsapp_raw: Mapped[str | None] = mapped_column(String(64))
+    whatsapp_raw: Mapped[str | None] = mapped_column(String(PHONE_RAW_MAX))
     whatsapp_e164: Mapped[str | None] = mapped_column(String(20))
     customer_id: Mapped[uuid.UUID | None] = mapped_column()
     link_source: Mapped[str | None] = mapped_column(String(16))

@@ -19,7 +19,16 @@ from bizzly.ids import new_id
 from bizzly.patch import UNSET  # re-exported: callers pass it for "unchanged"
 from domain.customers.models import Customer
 from domain.customers.repository import Customers
-from domain.identity.models import CrmContact, LinkSource, OwnerKind, SyncStatus
+from domain.identity.models import (
+    EMAIL_MAX,
+    EXTERNAL_ID_MAX,
+    NAME_MAX,
+    PHONE_RAW_MAX,
+    CrmContact,
+    LinkSource,
+    OwnerKind,
+    SyncStatus,
+)
 from domain.identity.phones import Phone, parse_phone, parse_whatsapp_id
 from domain.identity.repository import CrmContacts, PhoneIndex
 from domain.privacy.audit import record
@@ -138,7 +147,7 @@ def _crm_phone(raw: str | None, region: str | None) -> tuple[str | None, str | N
     """A CRM's phone property: kept raw; normalised when it parses (a CRM holds what people typed)."""
     if raw is None or not raw.strip():
         return None, None
-    text = raw.strip()[:64]
+    text = raw.strip()[:PHONE_RAW_MAX]
     try:
         phone: Phone = parse_phone(text, region)
     except Invalid:
@@ -173,7 +182,7 @@ async def upsert_crm_contact(
     """
     _check_tenant(session, tenant)
     external_id = external_id.strip()
-    if not external_id or len(external_id) > 64:
+    if not external_id or len(external_id) > EXTERNAL_ID_MAX:
         raise Invalid("A CRM contact needs its CRM id (at most 64 characters).", field="externalId")
     contacts = CrmContacts(session)
     contact = await contacts.by_external_id(external_id)
@@ -189,12 +198,12 @@ async def upsert_crm_contact(
         contacts.add(contact)
     region = tenant.default_region
     if email is not UNSET:
-        contact.email = email.strip()[:320] if email and email.strip() else None
+        contact.email = email.strip()[:EMAIL_MAX] if email and email.strip() else None
         contact.email_key = _email_key(contact.email)
     if first_name is not UNSET:
-        contact.first_name = (first_name or "").strip()[:200] or None
+        contact.first_name = (first_name or "").strip()[:NAME_MAX] or None
     if last_name is not UNSET:
-        contact.last_name = (last_name or "").strip()[:200] or None
+        contact.last_name = (last_name or "").strip()[:NAME_MAX] or None
     if phone is not UNSET:
         contact.phone_raw, contact.phone_e164 = _crm_phone(phone, region)
     if mobile_phone is not UNSET:

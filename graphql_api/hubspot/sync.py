@@ -34,7 +34,9 @@ class HubSpotSyncProgress:
     )
     merged: int = strawberry.field(description="Contacts folded into another by a HubSpot merge.")
     skipped: int = strawberry.field(description="Erased people, never imported again.")
-    failed: int
+    failed: int = strawberry.field(
+        description="Contacts HubSpot sent that could not be stored (see the logs by HubSpot id)."
+    )
     last_error: str | None
     created_at: datetime
     started_at: datetime | None

@@ -17,7 +17,7 @@ from bizzly.tasks import TaskContext, inbox_handler, outbox_handler
 from domain.identity.crm_import import archive_crm_contacts, merge_crm_contacts
 from integrations.hubspot.errors import ConnectionUnavailable, HubSpotApiError
 from integrations.hubspot.sync import PROPERTIES, import_objects, portals_of
-from integrations.hubspot.webhook import SOURCE
+from integrations.hubspot.webhook import SOURCE, digits
 from tenants.service import get_tenant
 
 REFRESH_TOPIC = "hubspot.contact_refresh"
@@ -64,8 +64,9 @@ async def refresh_contact(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]
     tenant = await get_tenant(ctx.session, ctx.tenant_id)
     if tenant is None:
         return
-    if str(found.id) != contact_id:
-        # HubSpot answers a merged-away id with the contact it was merged into.
+    if str(found.id) != contact_id and digits(str(found.id)):
+        # HubSpot answers a merged-away id with the contact it was merged into. (An id that is no HubSpot
+        # id is not merged; the import below counts the contact as one it cannot store, and logs it.)
         await merge_crm_contacts(
             ctx.session, tenant=tenant, survivor_id=str(found.id), merged_ids=[contact_id]
         )

@@ -11,10 +11,17 @@ imported twice, none is skipped.
   each page a new search with ``hs_object_id > <last id of the previous page>``: a window of any size is
   split into searches that never page past offset 0, so HubSpot's 10,000-result cap is never reached (and
   many contacts sharing one timestamp cannot loop). Then the archived list for deletions.
+
+A contact we cannot store (an id that is no HubSpot id, an email longer than its column, a NUL in a name:
+``domain.identity.crm_import.storable_crm_contact``) is left out and counted in the run's ``failed``, logged
+by its HubSpot id only; the rest of its page is imported and the run goes on. Fixed in HubSpot, it comes in
+with the next run that reads it. A deleted contact is archived by its id even when its other values cannot
+be stored (they are not needed for that).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from bizzly.crypto import KeyRing
+from bizzly.errors import Invalid
 from bizzly.outbox import OutboxRow, add_outbox
 from bizzly.tasks import JobContext, TaskContext, outbox_handler, periodic
 from domain.connections.models import Provider
@@ -35,13 +43,16 @@ from domain.crm_sync.service import SYNC_PAGE_TOPIC, SYNC_TICK_TOPIC, due_for_sc
 from domain.identity.crm_import import (
     CrmContactData,
     ImportCounts,
+    archive_crm_contacts,
     crm_phone,
     import_crm_contacts,
     merge_crm_contacts,
+    storable_crm_contact,
 )
 from domain.privacy.tombstones import erased_filter
 from integrations.hubspot.client import HubSpotPortal, HubSpotPortals
 from integrations.hubspot.errors import ConnectionUnavailable, HubSpotApiError
+from integrations.hubspot.webhook import digits
 from tenants.models import Tenant
 from tenants.service import get_tenant
 
@@ -60,6 +71,8 @@ PROPERTIES = [
 ]
 SEARCH_PAGE_MAX = 200  # HubSpot's search page limit (the list endpoint's is 100)
 
+log = logging.getLogger("bizzly.hubspot.sync")
+
 
 def portals_of(ctx: TaskContext) -> HubSpotPortals:
     return ctx.shared("hubspot.portals", lambda: HubSpotPortals(ctx.settings, ctx.db, ctx.keys))
@@ -69,13 +82,15 @@ def portals_of(ctx: TaskContext) -> HubSpotPortals:
 class PageResult:
     counts: ImportCounts
     read: int
-    skipped: int
+    skipped: int  # erased people
+    failed: int = 0  # contacts we cannot store (logged by HubSpot id)
 
 
 def contact_data(obj: Any, *, archived: bool = False) -> tuple[CrmContactData, list[str]]:
     """An SDK contact object -> what we import, and the ids HubSpot merged into it."""
     props: dict[str, Any] = dict(getattr(obj, "properties", None) or {})
-    merged = [m.strip() for m in str(props.get(MERGED_PROPERTY) or "").split(";") if m.strip()]
+    # An entry that is no HubSpot id matches no contact we hold.
+    merged = [m.strip() for m in str(props.get(MERGED_PROPERTY) or "").split(";") if digits(m.strip())]
     data = CrmContactData(
         external_id=str(obj.id),
         email=props.get("email"),
@@ -97,11 +112,37 @@ def _phone_forms(raw: str | None, region: str | None) -> list[str]:
     return [raw, e164] if e164 else [raw]
 
 
+Row = tuple[CrmContactData, list[str]]  # a contact and the ids HubSpot merged into it
+
+
+def _storable(rows: list[Row]) -> tuple[list[Row], list[str], int]:
+    """The contacts we can store (cleaned), the ids of deleted contacts to archive by id only, and how many
+    failed -- each of those logged by its HubSpot id and the field at fault, never a value."""
+    kept: list[Row] = []
+    archive_only: list[str] = []
+    failed = 0
+    for data, merged in rows:
+        hubspot_id = data.external_id.strip()
+        try:
+            if not digits(hubspot_id):
+                raise Invalid("A HubSpot contact id is a number.", field="id")
+            kept.append((storable_crm_contact(data), merged))
+        except Invalid as exc:
+            if data.archived and exc.field != "id":
+                archive_only.append(hubspot_id)  # deleted in HubSpot: its values are not needed
+                continue
+            failed += 1
+            shown = hubspot_id if exc.field != "id" else ascii(hubspot_id[:32])
+            log.warning("HubSpot contact %s not imported: its %s cannot be stored", shown, exc.field)
+    return kept, archive_only, failed
+
+
 async def import_objects(
     session: AsyncSession, *, keys: KeyRing, tenant: Tenant, objects: list[Any], archived: bool = False
 ) -> PageResult:
-    """Import HubSpot contact objects: erased people left out, merges applied, the rest upserted."""
-    rows = [contact_data(o, archived=archived) for o in objects]
+    """Import HubSpot contact objects: the ones we cannot store and erased people left out, merges applied,
+    the rest upserted."""
+    rows, archive_only, failed = _storable([contact_data(o, archived=archived) for o in objects])
     region = tenant.default_region
     erased = await erased_filter(
         session,
@@ -116,7 +157,7 @@ async def import_objects(
         ],
         crm_external_ids=[d.external_id for d, _ in rows],
     )
-    kept: list[tuple[CrmContactData, list[str]]] = []
+    kept: list[Row] = []
     skipped = 0
     for data, merged in rows:
         if erased and (
@@ -139,7 +180,9 @@ async def import_objects(
             )
     counts = await import_crm_contacts(session, tenant=tenant, contacts=[d for d, _ in kept])
     counts.merged += removed
-    return PageResult(counts=counts, read=len(rows), skipped=skipped)
+    if archive_only:
+        counts.archived += await archive_crm_contacts(session, tenant=tenant, external_ids=archive_only)
+    return PageResult(counts=counts, read=len(objects), skipped=skipped, failed=failed)
 
 
 # --- a run's pages -------------------------------------------------------------------------------------
@@ -170,7 +213,13 @@ async def _fetch(portal: HubSpotPortal, run: HubSpotSyncRun, size: int) -> tuple
         request = _search_request(run, limit)
         found = await portal.call(lambda hs: hs.crm.contacts.search_api.do_search(request), search=True)
         results = list(found.results or [])
-        return results, (str(results[-1].id) if len(results) >= limit else None)
+        if len(results) < limit:
+            return results, None
+        # The next search starts after the page's last id (a number: HubSpot compares it as one).
+        last = next((str(r.id) for r in reversed(results) if digits(str(r.id))), None)
+        if last is None:
+            raise HubSpotApiError(200, "a search page held no numeric contact id to continue from")
+        return results, last
     archived = run.phase == Phase.ARCHIVED.value
     after = run.checkpoint
     page = await portal.call(
@@ -236,6 +285,7 @@ async def sync_page(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> N
     )
     run.read += result.read
     run.skipped += result.skipped
+    run.failed += result.failed
     run.created += result.counts.created
     run.updated += result.counts.updated
     run.linked += result.counts.linked

@@ -82,7 +82,7 @@ def _event_key(event: dict[str, Any]) -> str:
     return key.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:255]
 
 
-def _digits(value: Any) -> bool:
+def digits(value: Any) -> bool:
     """ASCII digits only: ``str.isdigit`` also takes "²" and "①", which ``int()`` refuses (a 500); and a
     bounded length (``int()`` refuses more than 4,300 digits; HubSpot's ids and times have under 20)."""
     text = str(value)
@@ -91,7 +91,7 @@ def _digits(value: Any) -> bool:
 
 def _ids(values: Any) -> list[str]:
     return (
-        [str(int(v)) for v in values if isinstance(v, int | str) and _digits(v)]
+        [str(int(v)) for v in values if isinstance(v, int | str) and digits(v)]
         if isinstance(values, list)
         else []
     )
@@ -101,7 +101,7 @@ def _stored(event: dict[str, Any]) -> dict[str, Any] | None:
     """The ids of a supported event, or None for one we do not handle (or that is malformed)."""
     kind = event.get("subscriptionType")
     object_id = event.get("objectId")
-    if not isinstance(kind, str) or kind not in EVENT_TYPES or not _digits(object_id):
+    if not isinstance(kind, str) or kind not in EVENT_TYPES or not digits(object_id):
         return None
     data: dict[str, Any] = {
         "type": kind,
@@ -110,7 +110,7 @@ def _stored(event: dict[str, Any]) -> dict[str, Any] | None:
     }
     if kind == "contact.merge":
         primary = event.get("primaryObjectId") or event.get("newObjectId") or object_id
-        if not _digits(primary):
+        if not digits(primary):
             return None
         data["primary_id"] = str(int(str(primary)))
         data["merged_ids"] = _ids(event.get("mergedObjectIds"))
@@ -139,7 +139,7 @@ class HubSpotWebhooks:
     async def receive(self, request: Request) -> Response:
         raw = await request.body()
         timestamp = request.headers.get("x-hubspot-request-timestamp", "")
-        if not _digits(timestamp) or abs(int(clock.now().timestamp() * 1000) - int(timestamp)) > MAX_AGE_MS:
+        if not digits(timestamp) or abs(int(clock.now().timestamp() * 1000) - int(timestamp)) > MAX_AGE_MS:
             return PlainTextResponse("Stale or missing timestamp", status_code=401)
         uri = signed_uri(self.settings.public_url, request)
         given = request.headers.get("x-hubspot-signature-v3")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select, update
@@ -23,6 +24,21 @@ from tests.support.accounts import SignedUp, _services
 from tests.support.customers import row_id, tenant_session
 from tests.support.graphql import GraphQLClient
 from tests.support.outbox import drain_outbox
+
+PROGRESS = """
+query { connections { provider syncProgress { state kind trigger read created updated linked archived
+  merged skipped failed lastError startedAt finishedAt } } }
+"""
+
+
+async def progress(gql: GraphQLClient, token: str) -> dict[str, Any] | None:
+    """The latest run of the tenant's HubSpot connection as ``connections { syncProgress }`` shows it."""
+    result = await gql(PROGRESS, token=token)
+    assert result.errors == [], result.errors
+    hubspot = [c for c in result.data["connections"] if c["provider"] == "HUBSPOT"]
+    assert len(hubspot) == 1
+    found: dict[str, Any] | None = hubspot[0]["syncProgress"]
+    return found
 
 
 def fast_settings(database_settings: dict[str, str], fake: HubSpotFake, **overrides: object) -> Settings:

@@ -1,9 +1,11 @@
 """HubSpot -> Bizzly sync: a full sync resumes after a worker dies mid-run with every contact exactly once,
-the next incremental sync reads only the changes, and a window over HubSpot's 10,000-result search cap is
-read completely."""
+the next incremental sync reads only the changes, a window over HubSpot's 10,000-result search cap is
+read completely, and contacts we cannot store are counted as failed without holding up the others."""
 
 from __future__ import annotations
 
+import logging
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from tests.integrations.hubspot.sync_support import (
     fast_settings,
     get_run,
     make_pending_rows_due,
+    progress,
     run_all,
     start_run,
 )
@@ -175,3 +178,96 @@ async def test_an_erased_person_is_never_imported_again(
     assert (done.read, done.created, done.skipped) == (3, 1, 2)
     assert set(await contacts(gql, owner)) == {kept.id}
     assert erased.id != by_phone.id
+
+
+async def test_contacts_that_cannot_be_stored_are_counted_failed_and_the_rest_of_the_page_is_imported(
+    gql: GraphQLClient,
+    owner: SignedUp,
+    hubspot_fake: HubSpotFake,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bizzly")
+    long_email = "a" * 388 + "@example.com"  # 400 characters: over the 320 an email column holds
+    good = seed(hubspot_fake, 4)
+    too_long = hubspot_fake.add_contact(PORTAL, email=long_email, firstname="Long")
+    nul = hubspot_fake.add_contact(PORTAL, email="nul@example.com", firstname="Zelda\x00")
+    surrogate = hubspot_fake.add_contact(PORTAL, email="half@example.com", lastname="Smythe\ud800")
+    padded = hubspot_fake.add_contact(PORTAL, email="  Pad@Example.com ", firstname="  Pat ")
+    odd_phone = hubspot_fake.add_contact(PORTAL, email="odd@example.com", phone="call me after 6")
+    good += [padded.id, odd_phone.id]
+    good += seed(hubspot_fake, 2, start=10)  # after the bad ones, on the same page
+
+    await start_run(gql, owner)
+    await run_all(settings)
+
+    done = await progress(gql, owner.access_token)
+    assert done is not None
+    assert done["state"] == "done", done["lastError"]
+    assert (done["read"], done["created"], done["failed"], done["skipped"]) == (11, 8, 3, 0)
+    imported = await contacts(gql, owner)
+    assert sorted(imported) == sorted(good)  # every good contact once, none of the bad ones
+    assert await contact_count(gql, owner) == (8, 8)
+    assert (imported[padded.id].email, imported[padded.id].first_name) == ("Pad@Example.com", "Pat")
+    assert (imported[odd_phone.id].phone_raw, imported[odd_phone.id].phone_e164) == ("call me after 6", None)
+
+    # The logs name the failed contacts by HubSpot id, and hold none of their data.
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bizzly.hubspot.sync"]
+    assert len(warnings) == 3
+    for bad in (too_long, nul, surrogate):
+        assert sum(f"contact {bad.id} " in w for w in warnings) == 1
+    for data in (long_email, "nul@example.com", "half@example.com", "Zelda", "Smythe"):
+        assert data not in caplog.text
+
+    # Fixed in HubSpot, a contact comes in with the next run.
+    hubspot_fake.update_contact(PORTAL, too_long.id, email="short@example.com")
+    await start_run(gql, owner)
+    await run_all(settings)
+    after = await progress(gql, owner.access_token)
+    assert after is not None
+    assert (after["state"], after["kind"]) == ("done", "incremental"), after["lastError"]
+    assert (after["read"], after["created"], after["failed"]) == (1, 1, 0)
+    assert (await contacts(gql, owner))[too_long.id].email == "short@example.com"
+
+
+async def test_a_deleted_contact_is_archived_even_when_its_values_cannot_be_stored(
+    gql: GraphQLClient, owner: SignedUp, hubspot_fake: HubSpotFake, settings: Settings
+) -> None:
+    [gone] = seed(hubspot_fake, 1)
+    await start_run(gql, owner)
+    await run_all(settings)
+    assert not (await contacts(gql, owner))[gone].archived
+
+    hubspot_fake.update_contact(PORTAL, gone, lastname="\x00")
+    hubspot_fake.delete_contact(PORTAL, gone)
+    await start_run(gql, owner)
+    await run_all(settings)
+
+    done = await progress(gql, owner.access_token)
+    assert done is not None
+    assert (done["state"], done["kind"]) == ("done", "incremental"), done["lastError"]
+    assert (done["archived"], done["failed"]) == (1, 0)
+    kept = (await contacts(gql, owner))[gone]
+    assert (kept.archived, kept.last_name) == (True, None)  # out of lookups, its last stored values kept
+
+
+async def test_contacts_with_ids_that_are_no_hubspot_ids_fail_alone(
+    gql: GraphQLClient, owner: SignedUp, hubspot_fake: HubSpotFake
+) -> None:
+    """The fake numbers its contacts, so odd ids go straight to the page's import."""
+
+    def contact(contact_id: str, email: str) -> SimpleNamespace:
+        return SimpleNamespace(id=contact_id, properties={"email": email}, archived=False)
+
+    page = [
+        contact("9" * 65, "long-id@example.com"),
+        contact("12ab", "letters@example.com"),
+        contact("", "no-id@example.com"),
+        contact("4242", "fine@example.com"),
+    ]
+    page[3].properties[sync.MERGED_PROPERTY] = "x\x00;" + "1" * 70  # entries that match nothing: ignored
+    async with tenant_session(gql, owner) as s:
+        tenant = await current_tenant(s)
+        result = await sync.import_objects(s, keys=_services(gql).keys, tenant=tenant, objects=page)
+    assert (result.read, result.failed, result.counts.created) == (4, 3, 1)
+    assert set(await contacts(gql, owner)) == {"4242"}

@@ -16,7 +16,7 @@ from bizzly.tasks import periodic_jobs
 from domain.crm_sync.models import HubSpotSyncRun
 from tests.fakes.hubspot import HubSpotFake
 from tests.integrations.hubspot.support import connect
-from tests.integrations.hubspot.sync_support import fast_settings, run_all
+from tests.integrations.hubspot.sync_support import fast_settings, progress, run_all
 from tests.support.accounts import SignedUp, _services, sign_up, staff_token
 from tests.support.customers import count_rows, tenant_session
 from tests.support.graphql import GraphQLClient
@@ -24,10 +24,6 @@ from tests.support.queries import count_queries
 from workers.scheduler import Scheduler
 
 PORTAL = 7171
-PROGRESS = """
-query { connections { provider syncProgress { state kind trigger read created updated linked archived
-  merged skipped failed lastError startedAt finishedAt } } }
-"""
 
 
 @pytest.fixture
@@ -38,15 +34,6 @@ def settings(database_settings: dict[str, str], hubspot_fake: HubSpotFake) -> Se
 @pytest.fixture
 async def owner(gql: GraphQLClient) -> SignedUp:
     return await sign_up(gql, slug="now-studio", email="owner@now.example.com")
-
-
-async def progress(gql: GraphQLClient, token: str) -> dict[str, Any] | None:
-    result = await gql(PROGRESS, token=token)
-    assert result.errors == [], result.errors
-    hubspot = [c for c in result.data["connections"] if c["provider"] == "HUBSPOT"]
-    assert len(hubspot) == 1
-    found: dict[str, Any] | None = hubspot[0]["syncProgress"]
-    return found
 
 
 async def test_sync_now_queues_one_run_whose_progress_and_counts_show_in_connections(

@@ -3,6 +3,7 @@ stored once and processed once; a merge and a deletion end the same way by webho
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bizzly import clock
-from bizzly.outbox import InboxEvent
+from bizzly.outbox import InboxEvent, OutboxRow, OutboxStatus
 from bizzly.settings import Settings
 from domain.customers.models import Customer
 from domain.identity.models import PhoneIndexEntry
@@ -104,6 +105,38 @@ async def test_a_duplicate_delivery_is_stored_and_processed_once(
     imported = await contacts(gql, owner)
     assert list(imported) == [contact.id]
     assert imported[contact.id].mobile_e164 == "+447700900321"
+
+
+async def test_a_contact_that_cannot_be_stored_is_skipped_and_logged_not_retried(
+    gql: GraphQLClient,
+    http: httpx.AsyncClient,
+    owner: SignedUp,
+    hubspot_fake: HubSpotFake,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bizzly")
+    bad = hubspot_fake.add_contact(PORTAL, email="b" * 330 + "@example.com")
+    nul = hubspot_fake.add_contact(PORTAL, email="zed@example.com", firstname="Zed\x00")
+    good = hubspot_fake.add_contact(PORTAL, email="ann@example.com")
+    batch = [event(PORTAL, "contact.creation", c.id, n) for n, c in enumerate((bad, nul, good), 1)]
+    assert (await post_events(http, hubspot_fake, batch)).status_code == 200
+
+    await run_all(settings)
+
+    assert list(await contacts(gql, owner)) == [good.id]
+    async with tenant_session(gql, owner) as s:
+        rows = list((await s.execute(select(OutboxRow.topic, OutboxRow.status))).all())
+    refreshes = [status for topic, status in rows if topic == "hubspot.contact_refresh"]
+    assert refreshes == [OutboxStatus.DONE.value] * 3  # none left to retry
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bizzly.hubspot.sync"]
+    assert sorted(warnings) == sorted(
+        [
+            f"HubSpot contact {bad.id} not imported: its email cannot be stored",
+            f"HubSpot contact {nul.id} not imported: its firstName cannot be stored",
+        ]
+    )
+    assert "zed@example.com" not in caplog.text
 
 
 async def _snapshot(gql: GraphQLClient, owner: SignedUp) -> list[tuple[Any, ...]]:
