@@ -28,7 +28,17 @@ from bizzly.ports import LanguageModel
 from domain.assistant import tools
 from domain.assistant.hooks import PROTECTED_WORDS, words
 from domain.assistant.messages import Choice, Reply
-from domain.assistant.public import CatalogueAnswerer, duration, match_service, parse_day, price
+from domain.assistant.public import (
+    NO_SERVICES,
+    CatalogueAnswerer,
+    article_text,
+    duration,
+    match_service,
+    on_day,
+    parse_day,
+    price,
+    service_line,
+)
 from domain.assistant.understanding import NO, YES, Ask, is_request, parse_time, pick_number, understand
 from domain.catalog.models import Service
 from domain.customers.service import current_tenant
@@ -85,11 +95,7 @@ class Questions(Protocol):
 
 def when(moment: datetime, zone: ZoneInfo) -> str:
     local = moment.astimezone(zone)
-    return f"{local:%A} {local.day} {local:%B} at {local:%H:%M}"
-
-
-def on_day(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
+    return f"{on_day(local.date())} at {local:%H:%M}"
 
 
 def _yes_no(text: str) -> Reply:
@@ -486,15 +492,13 @@ async def public_from_model(
     if name == "opt_out":
         return await questions.ask_opt_out()
     if name in ("list_services", "get_prices"):
-        lines = [f"- {s.name}: {price(s)} ({duration(s.duration_minutes)})" for s in result]
-        return [
-            Reply(text="\n".join(["Our services:", *lines]) if lines else "We have no services listed yet.")
-        ]
+        lines = [service_line(s) for s in result]
+        return [Reply(text="\n".join(["Our services:", *lines]) if lines else NO_SERVICES)]
     if name == "check_availability":
         times = ", ".join(s.starts_at.astimezone(zone).strftime("%H:%M") for s in result)
         return [Reply(text=f"Free times: {times}." if times else "Sorry, there are no free times that day.")]
     if name == "search_help" and result is not None:
-        return [Reply(text=f"{result.title}\n{' '.join(result.body.split())[:160]}")]
+        return [Reply(text=article_text(result))]
     return None
 
 

@@ -1,7 +1,8 @@
 """Where the assistant's answers plug in: public questions for anyone, protected requests once verified.
 
 The verification engine only decides *who* may be answered; these hooks decide *what* the answer is. The
-defaults are deliberately small (a list of what can be asked); the assistant issue replaces them.
+engine's defaults are ``dialogue.ModelPublicAnswerer`` and ``dialogue.Assistant``; :class:`MenuHandler` is
+the smallest protected handler (a list of what can be asked).
 """
 
 from __future__ import annotations
@@ -46,18 +47,8 @@ class ProtectedHandler(Protocol):
         """Answer a verified customer (called only with the verified account's id)."""
 
 
-class MenuAnswerer:
-    """Default public answers: what can be asked, for any message that looks like a public question."""
-
-    async def answer(self, session: AsyncSession, *, tenant_id: uuid.UUID, text: str) -> list[Reply] | None:
-        normalized = words(text)
-        if PROTECTED_WORDS.search(normalized) or not PUBLIC_WORDS.search(normalized):
-            return None
-        return [Reply(text=texts.PUBLIC_MENU)]
-
-
 class MenuHandler:
-    """Default protected answers: what a verified customer can do."""
+    """The smallest protected answers: what a verified customer can do."""
 
     def is_protected(self, text: str) -> bool:
         return PROTECTED_WORDS.search(words(text)) is not None

@@ -44,6 +44,18 @@ def _clean(value: str, *, field: str, limit: int, what: str) -> str:
     return text
 
 
+def _usable_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return (
+            parts.scheme in ("https", "http")
+            and bool(parts.hostname)
+            and not (parts.username or parts.password)
+        )
+    except ValueError:  # not a URL at all ("https://[::1"): urlsplit raises
+        return False
+
+
 async def configure_assistant_model(
     session: AsyncSession,
     *,
@@ -66,8 +78,7 @@ async def configure_assistant_model(
         )
         return None
     url = _clean(base_url, field="baseUrl", limit=MAX_URL, what="base URL").rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+    if not _usable_url(url):
         raise Invalid("Enter the model's base URL, like https://api.openai.com/v1.", field="baseUrl")
     name = _clean(model or "", field="model", limit=MAX_MODEL, what="model name")
     key = _clean(api_key or "", field="apiKey", limit=MAX_KEY, what="API key")

@@ -21,7 +21,7 @@ from domain.assistant import texts, tools
 from domain.assistant.hooks import PROTECTED_WORDS, PUBLIC_WORDS, words
 from domain.assistant.messages import Reply
 from domain.catalog.hours import format_time
-from domain.catalog.models import Service
+from domain.catalog.models import HelpArticle, Service
 from domain.catalog.money import CURRENCY_DIGITS
 from domain.customers.service import current_tenant
 
@@ -81,7 +81,10 @@ def parse_day(text: str, today: date) -> date | None:
         except ValueError:
             return None
         if not dm[3] and found < today:
-            found = found.replace(year=today.year + 1)
+            try:
+                found = found.replace(year=today.year + 1)
+            except ValueError:  # 29/02, past in a leap year: next year has none
+                return None
         return found
     tokens = words(text).split()
     for i, token in enumerate(tokens):
@@ -163,8 +166,19 @@ def duration(minutes: int) -> str:
     return f"{hours} h" if hours else f"{rest} min"
 
 
-def _line(service: Service) -> str:
+def service_line(service: Service) -> str:
     return f"- {service.name}: {price(service)} ({duration(service.duration_minutes)})"
+
+
+def on_day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def article_text(article: HelpArticle) -> str:
+    """A help article as the chat shows it: the title and the start of its body, cut between words."""
+    body = " ".join(article.body.split())
+    excerpt = body if len(body) <= EXCERPT_CHARS else body[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+    return f"{article.title}\n{excerpt}"
 
 
 class CatalogueAnswerer:
@@ -183,7 +197,7 @@ class CatalogueAnswerer:
             if not chosen:
                 return [Reply(text=NO_SERVICES)]
             head = "Our services:" if understood.intent == "services" else "Our prices:"
-            return [Reply(text="\n".join([head, *(_line(s) for s in chosen)]))]
+            return [Reply(text="\n".join([head, *(service_line(s) for s in chosen)]))]
         if understood.intent == "hours":
             return [Reply(text=await self._hours(session))]
         if understood.intent == "availability":
@@ -191,9 +205,7 @@ class CatalogueAnswerer:
         article = await tools.search_help(session, query=text)
         if article is None:
             return [Reply(text=texts.PUBLIC_MENU)] if PUBLIC_WORDS.search(words(text)) else None
-        body = " ".join(article.body.split())
-        excerpt = body if len(body) <= EXCERPT_CHARS else body[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
-        return [Reply(text=f"{article.title}\n{excerpt}")]
+        return [Reply(text=article_text(article))]
 
     async def _hours(self, session: AsyncSession) -> str:
         ranges = await tools.opening_hours(session)
@@ -222,7 +234,7 @@ class CatalogueAnswerer:
                 return f"Which service would you like? We offer: {names}."
             service = services[0]
         day = understood.day or today
-        on = f"{day:%A} {day.day} {day:%B}"
+        on = on_day(day)
         if day < today:
             return f"{on} has passed. Ask me about today or a later day."
         slots = await tools.check_availability(session, service_id=service.id, day=day)

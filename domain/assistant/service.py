@@ -36,7 +36,7 @@ from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
 from domain.assistant import texts
 from domain.assistant.dialogue import Assistant, ModelPublicAnswerer
-from domain.assistant.hooks import MenuAnswerer, MenuHandler, ProtectedHandler, PublicAnswerer, words
+from domain.assistant.hooks import ProtectedHandler, PublicAnswerer, words
 from domain.assistant.messages import ChannelInfo, Choice, CodeTemplate, Inbound, Reply, Sender
 from domain.assistant.models import (
     AssistantSession,
@@ -94,10 +94,11 @@ class _Turn:
     channel: ChannelInfo
     keys: KeyRing
     settings: Settings
-    public: PublicAnswerer
-    protected: ProtectedHandler
     now: datetime
     state: dict[str, Any] = field(default_factory=dict)
+    # Set right after the turn exists: the default answerers keep their state and questions in it.
+    public: PublicAnswerer = field(init=False)
+    protected: ProtectedHandler = field(init=False)
 
     @property
     def phone(self) -> str | None:
@@ -152,13 +153,10 @@ class _TurnMemory:
         return value if isinstance(value, dict) else {}
 
     async def put(self, value: dict[str, Any] | None) -> None:
-        state = {k: v for k, v in self.turn.state.items() if k != "dialogue"}
         if value:
-            state["dialogue"] = value
-        if state:
-            await self.turn.save(state)
+            await self.turn.save({**self.turn.state, "dialogue": value})
         else:
-            await self.turn.clear()
+            await self.turn.drop("dialogue")
 
 
 class _TurnQuestions:
@@ -207,17 +205,13 @@ async def handle_message(
         channel=channel,
         keys=keys,
         settings=settings,
-        public=public or MenuAnswerer(),
-        protected=protected or MenuHandler(),
         now=clock.now(),
     )
     questions = _TurnQuestions(turn)
-    if public is None:
-        turn.public = ModelPublicAnswerer(model, questions=questions)
-    if protected is None:
-        turn.protected = Assistant(
-            memory=_TurnMemory(turn), questions=questions, actor=turn.actor, model=model
-        )
+    turn.public = public or ModelPublicAnswerer(model, questions=questions)
+    turn.protected = protected or Assistant(
+        memory=_TurnMemory(turn), questions=questions, actor=turn.actor, model=model
+    )
     if inbound.kind in ("media", "unsupported"):
         return [Reply(text=texts.TEXT_ONLY)]
     row = await store.state_row(turn.user_key)

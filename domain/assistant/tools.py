@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -154,12 +154,12 @@ async def create_booking(ctx: ToolContext, *, service_id: uuid.UUID, starts_at: 
 
 
 async def cancel_booking(ctx: ToolContext, *, booking_id: uuid.UUID) -> Booking:
-    await own_booking(ctx, booking_id)
+    """The scheduling service looks the booking up among the caller's own (anyone else's is "not found")."""
     return await scheduling.cancel_booking(ctx.session, caller=ctx.caller, booking_id=booking_id)
 
 
 async def reschedule_booking(ctx: ToolContext, *, booking_id: uuid.UUID, starts_at: datetime) -> Booking:
-    await own_booking(ctx, booking_id)
+    """As ``cancel_booking``: only the caller's own booking."""
     return await scheduling.reschedule_booking(
         ctx.session, caller=ctx.caller, booking_id=booking_id, starts_at=starts_at
     )
@@ -286,8 +286,3 @@ async def call(ctx: ToolContext, name: str, args: Mapping[str, Any], *, zone: An
     # A refused change (full, past quota, too late) leaves nothing behind in the conversation's transaction.
     async with ctx.session.begin_nested():
         return await tool.run(ctx, **parsed)
-
-
-def day_bounds(day: date, zone: Any) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    return start, start + timedelta(days=1)

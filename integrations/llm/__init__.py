@@ -8,7 +8,6 @@ unreadable answer) raises ``ModelError`` and the assistant falls back to its det
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,6 @@ from bizzly.crypto import KeyRing
 from bizzly.ports import LanguageModel
 from domain.assistant.model_config import model_credentials
 
-log = logging.getLogger("bizzly.llm")
 MAX_ARGUMENTS = 4000
 
 

@@ -119,7 +119,7 @@ async def hand_to_assistant(ctx: TaskContext, conversation: Conversation, messag
         conversation=conversation,
         message=message,
         channel=assistant.ChannelInfo(otp_template_name=otp_template or None),
-        http=ctx.shared("llm-http", httpx.AsyncClient),
+        http=ctx.shared("llm.http", httpx.AsyncClient),
     )
     for reply in replies:
         await conversations.queue_reply(

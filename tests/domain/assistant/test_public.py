@@ -57,6 +57,12 @@ def test_understanding(text: str, expected: public.Understood | None) -> None:
     assert public.understand(text, names=NAMES, today=MONDAY) == expected
 
 
+def test_a_day_without_a_year_is_the_next_one_and_a_past_29_february_is_none() -> None:
+    assert public.parse_day("28/02", date(2028, 3, 1)) == date(2029, 2, 28)
+    assert public.parse_day("29/02", date(2028, 3, 1)) is None  # 2029 has no 29 February
+    assert public.parse_day("29/02", date(2028, 2, 1)) == date(2028, 2, 29)
+
+
 def test_every_public_tool_is_declared_public() -> None:
     assert {name for name, tool in tools.TOOLS.items() if tool.access == "public"} == {
         "list_services",
