@@ -42,7 +42,7 @@ class HubSpotSyncRun(TenantScoped, Base):
     connection_id: Mapped[uuid.UUID] = mapped_column()
     portal_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
-    trigger: Mapped[str] = mapped_column(String(16))  # "connect" | "schedule" | "manual"
+    trigger: Mapped[str] = mapped_column(String(16))  # "schedule" | "manual"
     state: Mapped[str] = mapped_column(String(16), default=RunState.QUEUED.value)
     phase: Mapped[str] = mapped_column(String(16), default=Phase.LIVE.value)
     # Incremental window in HubSpot's lastmodifieddate (ms epoch); a full run's window_to is its start, so

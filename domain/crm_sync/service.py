@@ -1,4 +1,5 @@
-"""Queueing HubSpot -> Bizzly sync runs (on connect, by the scheduler, by staff) and reading their progress.
+"""Queueing HubSpot -> Bizzly sync runs (by the scheduler, which also starts a new connection's first, full
+run; or by staff) and reading their progress.
 
 A run is worked through by the ``hubspot.sync_page`` outbox topic (``integrations.hubspot.sync``), one page
 per row; the payload carries only the run id and the page number it expects, so a stale or duplicated row
@@ -77,7 +78,7 @@ async def sync_hubspot_now(session: AsyncSession, *, actor: str, lag_seconds: fl
     """Staff ask for a sync now: queues a run (or returns the one in progress). HubSpot must be connected."""
     connection = await live_connection(session, provider=Provider.HUBSPOT)
     if connection is None or connection.status != ConnectionStatus.CONNECTED.value:
-        raise DomainError(ErrorCode.UNAVAILABLE, "Connect HubSpot first.", field="connectionId")
+        raise DomainError(ErrorCode.UNAVAILABLE, "Connect HubSpot first.")
     run = await queue_run(session, connection=connection, trigger="manual", lag_seconds=lag_seconds)
     record(
         session,

@@ -148,8 +148,7 @@ async def import_crm_contacts(
         if contact is None:
             if data.archived:
                 continue
-            contact = CrmContact(tenant_id=tenant.id, id=new_id(), external_id=external_id, customer_id=None)
-            contact.link_source = None
+            contact = CrmContact(tenant_id=tenant.id, id=new_id(), external_id=external_id)
             fresh.append(contact)
             counts.created += 1
         else:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly import clock
 from bizzly.ids import new_id
 from bizzly.outbox import add_outbox
-from domain.connections.models import ConnectionStatus, Provider
+from domain.connections.models import Provider
 from domain.connections.service import live_connection
 from domain.customers.models import Customer
 from domain.leads.models import CustomerPush
@@ -22,13 +22,11 @@ from domain.leads.repository import CustomerPushes, Leads, push_row_waiting
 PUSH_TOPIC = "hubspot.push"
 # Changes wait this long before the push runs, so a burst goes out in full batches of up to 100.
 PUSH_DELAY = timedelta(seconds=5)
-# A connection that is live (not disconnected): a portal waiting for a reconnect still collects changes.
-_LIVE = (ConnectionStatus.CONNECTED.value, ConnectionStatus.ERROR.value, ConnectionStatus.NEEDS_REAUTH.value)
 
 
 async def hubspot_connected(session: AsyncSession) -> bool:
-    connection = await live_connection(session, provider=Provider.HUBSPOT)
-    return connection is not None and connection.status in _LIVE
+    """A live (not disconnected) connection: a portal waiting for a reconnect still collects changes."""
+    return await live_connection(session, provider=Provider.HUBSPOT) is not None
 
 
 async def schedule_push(session: AsyncSession, *, delay: timedelta = PUSH_DELAY) -> None:

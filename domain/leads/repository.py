@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly.db.paging import Page, PageRequest, keyset_page
 from bizzly.db.tenancy import session_tenant
 from bizzly.outbox import OutboxRow, OutboxStatus
+from domain.customers.models import Customer
+from domain.identity.models import CrmContact
 from domain.leads.models import CustomerPush, Lead
 
 
@@ -98,9 +100,6 @@ async def push_row_waiting(session: AsyncSession, topic: str) -> bool:
 async def emails_with_phones(session: AsyncSession, email_keys: Sequence[str]) -> set[str]:
     """Which of these (lower-cased) emails belong to a customer or a CRM contact that has a phone: a form
     must not bring a phone to them (two reads for a whole batch)."""
-    from domain.customers.models import Customer
-    from domain.identity.models import CrmContact
-
     if not email_keys:
         return set()
     tenant = _tenant(session)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
@@ -15,6 +14,7 @@ from domain.identity.models import CrmContact as CrmContactRow
 from graphql_api.context import Info
 from graphql_api.customers.types import Customer
 from graphql_api.errors import forbidden, unauthenticated
+from graphql_api.relay import node_uuids
 from tenants.permissions import Permission, role_can
 
 
@@ -85,12 +85,7 @@ class CrmContact(relay.Node):
             raise unauthenticated()
         if not caller.is_staff or caller.role is None or not role_can(caller.role, Permission.OPERATE):
             raise forbidden()
-        ids: list[uuid.UUID | None] = []
-        for node_id in node_ids:
-            try:
-                ids.append(uuid.UUID(node_id))
-            except ValueError:
-                ids.append(None)
+        ids = node_uuids(node_ids)
         async with await info.context.session() as session:
             found = await service.crm_contacts_with_customers(session, [i for i in ids if i is not None])
         result: list[CrmContact | None] = []

@@ -16,6 +16,7 @@ from graphql_api.customers.loaders import customer_loader
 from graphql_api.customers.types import Customer
 from graphql_api.errors import forbidden, unauthenticated
 from graphql_api.identity.types import SyncStatus
+from graphql_api.relay import node_uuids
 from tenants.permissions import Permission, role_can
 
 
@@ -26,7 +27,7 @@ class Lead(relay.Node):
     first_name: str | None
     last_name: str | None
     phone: str | None = strawberry.field(
-        description="The phone as the visitor typed it, E.164. Never copied onto an account or contact."
+        description="The phone the visitor gave, in E.164. Never copied onto an account or contact."
     )
     message: str | None
     created_at: datetime
@@ -66,12 +67,7 @@ class Lead(relay.Node):
             raise unauthenticated()
         if not caller.is_staff or caller.role is None or not role_can(caller.role, Permission.OPERATE):
             raise forbidden()
-        ids: list[uuid.UUID | None] = []
-        for node_id in node_ids:
-            try:
-                ids.append(uuid.UUID(node_id))
-            except ValueError:
-                ids.append(None)
+        ids = node_uuids(node_ids)
         async with await info.context.session() as session:
             found = await service.leads_by_ids(session, [i for i in ids if i is not None])
         return [cls.from_model(found[i]) if i is not None and i in found else None for i in ids]

@@ -1,7 +1,6 @@
 """One HubSpot client per connected portal, reused, behind the portal's shared request budget.
 
-    portals = ctx.shared("hubspot.portals", lambda: HubSpotPortals(ctx.settings, ctx.db, ctx.keys))
-    portal = await portals.for_tenant(ctx.tenant_id)           # ConnectionUnavailable if not connected
+    portal = await portals_of(ctx).for_tenant(ctx.tenant_id)   # ConnectionUnavailable if not connected
     page = await portal.call(lambda hs: hs.crm.contacts.basic_api.get_page(limit=100))
     found = await portal.call(lambda hs: hs.crm.contacts.search_api.do_search(request), search=True)
 
@@ -32,6 +31,7 @@ from bizzly import clock
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
 from bizzly.settings import Settings
+from bizzly.tasks import TaskContext
 from domain.connections.models import ConnectionStatus, Provider
 from domain.connections.service import config_of, live_connection
 from integrations.hubspot import budget
@@ -254,3 +254,8 @@ class HubSpotPortals:
                 self, tenant_id=tenant_id, connection_id=connection_id, portal_id=portal_id
             )
         return known
+
+
+def portals_of(ctx: TaskContext) -> HubSpotPortals:
+    """The worker loop's ``HubSpotPortals`` (one per loop, made on first use)."""
+    return ctx.shared("hubspot.portals", lambda: HubSpotPortals(ctx.settings, ctx.db, ctx.keys))

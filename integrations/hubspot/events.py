@@ -15,8 +15,9 @@ from typing import Any
 from bizzly.outbox import InboxEvent, OutboxRow, add_outbox
 from bizzly.tasks import TaskContext, inbox_handler, outbox_handler
 from domain.identity.crm_import import archive_crm_contacts, merge_crm_contacts
+from integrations.hubspot.client import portals_of
 from integrations.hubspot.errors import ConnectionUnavailable, HubSpotApiError
-from integrations.hubspot.sync import PROPERTIES, import_objects, portals_of
+from integrations.hubspot.sync import PROPERTIES, import_objects
 from integrations.hubspot.webhook import SOURCE, digits
 from tenants.service import get_tenant
 

@@ -33,7 +33,7 @@ from bizzly.tasks import TaskContext, outbox_handler
 from domain.leads import push
 from domain.leads.hooks import PUSH_TOPIC, schedule_push
 from domain.leads.service import FORM_TOPIC
-from integrations.hubspot.client import HubSpotPortal, HubSpotPortals
+from integrations.hubspot.client import HubSpotPortal, portals_of
 from integrations.hubspot.errors import ConnectionUnavailable, HubSpotApiError
 
 FORMS_TIMEOUT = 10.0
@@ -48,10 +48,6 @@ class FormsApiError(Exception):
         super().__init__(f"HubSpot Forms API answered {status}")
         self.status = status
         self.body = body
-
-
-def _portals(ctx: TaskContext) -> HubSpotPortals:
-    return ctx.shared("hubspot.portals", lambda: HubSpotPortals(ctx.settings, ctx.db, ctx.keys))
 
 
 async def existing_by_email(portal: HubSpotPortal, emails: list[str]) -> dict[str, push.ExistingContact]:
@@ -106,7 +102,7 @@ async def submit_lead_form(ctx: TaskContext, row: OutboxRow, data: dict[str, Any
         await push.apply_form(ctx.session, lead_id=lead_id, failure=push.ERASED)
         return
     try:
-        portal = await _portals(ctx).for_tenant(ctx.tenant_id)
+        portal = await portals_of(ctx).for_tenant(ctx.tenant_id)
     except ConnectionUnavailable as exc:
         await push.apply_form(ctx.session, lead_id=lead_id, failure=str(exc))
         return
@@ -139,7 +135,7 @@ async def submit_lead_form(ctx: TaskContext, row: OutboxRow, data: dict[str, Any
 @outbox_handler(PUSH_TOPIC)
 async def push_contacts(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> None:
     try:
-        portal = await _portals(ctx).for_tenant(ctx.tenant_id)
+        portal = await portals_of(ctx).for_tenant(ctx.tenant_id)
     except ConnectionUnavailable:
         return  # the marks stay pending for the next push after a reconnect
     async with ctx.db.tenant_session(ctx.tenant_id, write=False) as reader:

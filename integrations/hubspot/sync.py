@@ -50,7 +50,7 @@ from domain.identity.crm_import import (
     storable_crm_contact,
 )
 from domain.privacy.tombstones import erased_filter
-from integrations.hubspot.client import HubSpotPortal, HubSpotPortals
+from integrations.hubspot.client import HubSpotPortal, portals_of
 from integrations.hubspot.errors import ConnectionUnavailable, HubSpotApiError
 from integrations.hubspot.webhook import digits
 from tenants.models import Tenant
@@ -72,10 +72,6 @@ PROPERTIES = [
 SEARCH_PAGE_MAX = 200  # HubSpot's search page limit (the list endpoint's is 100)
 
 log = logging.getLogger("bizzly.hubspot.sync")
-
-
-def portals_of(ctx: TaskContext) -> HubSpotPortals:
-    return ctx.shared("hubspot.portals", lambda: HubSpotPortals(ctx.settings, ctx.db, ctx.keys))
 
 
 @dataclass

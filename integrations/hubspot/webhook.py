@@ -157,7 +157,7 @@ class HubSpotWebhooks:
         for event in events:
             data = _stored(event)
             portal = str(event.get("portalId", ""))
-            tenant = await self._tenant(portal) if data is not None and portal.isdigit() else None
+            tenant = await self._tenant(portal) if data is not None and digits(portal) else None
             if data is None or tenant is None:
                 INBOX_EVENTS.labels(SOURCE, "ignored").inc()
                 continue

@@ -481,14 +481,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- contacts -------------------------------------------------------------------------------------
 
     def _live(self, portal: FakePortal, *, archived: bool = False) -> list[FakeContact]:
-        return sorted(
-            (
-                c
-                for c in portal.contacts.values()
-                if c.archived == archived and c.merged_into is None or (archived and c.archived)
-            ),
-            key=lambda c: int(c.id),
-        )
+        return sorted((c for c in portal.contacts.values() if _listed(c, archived)), key=lambda c: int(c.id))
 
     def _list(self, portal: FakePortal, query: dict[str, list[str]]) -> None:
         limit = min(int((query.get("limit") or ["10"])[0]), 100)
@@ -500,7 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
             ids = portal.sorted_ids()
             for i in range(bisect.bisect_right(ids, after), len(ids)):
                 c = portal.contacts[str(ids[i])]
-                if c.archived == archived and c.merged_into is None or (archived and c.archived):  # as _live
+                if _listed(c, archived):
                     rows.append(c)
                     if len(rows) > limit:
                         break
@@ -684,6 +677,11 @@ def _form_errors(body: dict[str, Any]) -> list[tuple[str, str]]:
         elif not consent.get("text"):
             errors.append(("MISSING_PROCESSING_CONSENT_TEXT", "Error in 'legalConsentOptions'. No text"))
     return errors
+
+
+def _listed(contact: FakeContact, archived: bool) -> bool:
+    """In the list of live contacts (not merged away), or of archived ones (merged-away included)."""
+    return contact.archived if archived else not contact.archived and contact.merged_into is None
 
 
 def _matches(contact: FakeContact, groups: list[dict[str, Any]]) -> bool:
