@@ -22,7 +22,6 @@ from bizzly.outbox import OutboxRow, PermanentFailure, add_outbox
 from bizzly.tasks import JobContext, TaskContext, outbox_handler, periodic
 from domain.notifications import OWNER_ALERT_TOPIC
 from domain.notifications import service as notifications
-from domain.notifications.repository import tenants_with_upcoming_bookings
 
 REMINDER_JOB = "notifications.reminders"
 SCAN_EVERY = timedelta(minutes=5)
@@ -70,9 +69,7 @@ async def scan_reminders(ctx: TaskContext, row: OutboxRow, data: dict[str, Any])
 
 @periodic(REMINDER_JOB, every=SCAN_EVERY)
 async def reminders(ctx: JobContext) -> None:
-    now = clock.now()
-    until = now + timedelta(hours=notifications.REMINDER_HOURS_MAX + 3)
-    for tenant_id in await tenants_with_upcoming_bookings(ctx.session, now=now, until=until):
+    for tenant_id in await notifications.tenants_to_remind(ctx.session, now=clock.now(), lead=SCAN_EVERY):
         await add_outbox(
             ctx.session,
             tenant_id=tenant_id,

@@ -14,22 +14,30 @@ from domain.connections.models import Provider
 _META = re.compile(r"^Meta error (\d+): (.*)$", re.DOTALL)
 _REACH = re.compile(r"could not be reached \(\w+\)\.?")
 
+_TOKEN_GONE = (
+    "Meta no longer accepts the access token (it expired or was revoked). Connect WhatsApp again with a new "
+    "token."
+)
+_NOT_ALLOWED = (
+    "The access token is not allowed to use this WhatsApp number. Give it the WhatsApp permissions in Meta "
+    "Business settings, then connect again."
+)
+_SLOWED = "Meta is limiting how fast this number sends; messages go out as soon as it allows."
+_TEMPORARY = "Meta had a temporary problem; Bizzly keeps trying."
+
 _META_WORDS: dict[int, str] = {
-    190: "Meta no longer accepts the access token (it expired or was revoked). Connect WhatsApp again "
-    "with a new token.",
-    10: "The access token is not allowed to use this WhatsApp number. Give it the WhatsApp permissions in "
-    "Meta Business settings, then connect again.",
-    200: "The access token is not allowed to use this WhatsApp number. Give it the WhatsApp permissions in "
-    "Meta Business settings, then connect again.",
+    190: _TOKEN_GONE,
+    10: _NOT_ALLOWED,
+    200: _NOT_ALLOWED,
     100: "Meta does not know this phone number id, or the token cannot see it. Check the number in "
     "WhatsApp Manager.",
     131031: "Meta has locked this WhatsApp Business account. Check WhatsApp Manager.",
     133010: "This number is not registered for the WhatsApp Cloud API yet. Register it in WhatsApp Manager.",
-    130429: "Meta is limiting how fast this number sends; messages go out as soon as it allows.",
-    131056: "Meta is limiting how fast this number sends; messages go out as soon as it allows.",
-    131000: "Meta had a temporary problem; Bizzly keeps trying.",
-    1: "Meta had a temporary problem; Bizzly keeps trying.",
-    2: "Meta had a temporary problem; Bizzly keeps trying.",
+    130429: _SLOWED,
+    131056: _SLOWED,
+    131000: _TEMPORARY,
+    1: _TEMPORARY,
+    2: _TEMPORARY,
 }
 
 
@@ -42,9 +50,9 @@ def _whatsapp(raw: str) -> str:
         return "Meta could not be reached; Bizzly keeps trying."
     words = _META_WORDS.get(code)
     if words is None and code in (0, 401):
-        words = _META_WORDS[190]
+        words = _TOKEN_GONE
     if words is None and code >= 500:
-        words = _META_WORDS[1]
+        words = _TEMPORARY
     if words is None:
         words = "Meta refused the request. Check the number in WhatsApp Manager, or connect WhatsApp again."
     return f"{words} (Meta error {code})"

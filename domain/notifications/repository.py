@@ -16,6 +16,7 @@ from bizzly.db.paging import Page, PageRequest, keyset_page
 from bizzly.db.tenancy import session_tenant
 from domain.notifications.models import Notification, NotificationSettings
 from domain.scheduling.models import Booking, BookingStatus
+from tenants.models import Membership, StaffRole, User
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -81,6 +82,18 @@ class Notifications:
             order=[(Notification.created_at, True), (Notification.id, True)],
             page=request,
         )
+
+    async def owner_email(self) -> str | None:
+        """The account email of the tenant's first owner."""
+        stmt = (
+            select(User.email)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.tenant_id == self.tenant_id, Membership.role == StaffRole.OWNER.value)
+            .order_by(Membership.id)
+            .limit(1)
+        )
+        found = (await self.session.execute(stmt)).scalar_one_or_none()
+        return str(found) if found else None
 
     async def bookings_starting(self, start: datetime, end: datetime) -> list[Booking]:
         """Confirmed bookings starting in ``(start, end]`` (reminder candidates)."""

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,10 +52,11 @@ from domain.notifications.models import (
     NotificationSettings,
     NotificationStatus,
 )
-from domain.notifications.repository import Notifications
+from domain.notifications.repository import Notifications, tenants_with_upcoming_bookings
+from domain.privacy.erasure import whatsapp_id
 from domain.scheduling.models import Booking, BookingStatus
 from domain.scheduling.repository import Bookings
-from tenants.models import Membership, StaffRole, Tenant, User
+from tenants.models import Tenant
 
 __all__ = ["OWNER_ALERT_TOPIC"]
 
@@ -202,15 +202,11 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "•" * max(len(phone) - 6, 0) + phone[-3:] if len(phone) > 6 else "•" * len(phone)
 
 
-def _wa_id(phone: str) -> str:
-    return phone.lstrip("+")
-
-
 async def _opted_out(session: AsyncSession, customer: Customer) -> bool:
     if customer.whatsapp_opted_out:
         return True
     # "stop" is kept per WhatsApp id, also for a phone whose account was never verified in the chat.
-    if customer.phone_e164 and await AssistantStore(session).opt_out_row(_wa_id(customer.phone_e164)):
+    if customer.phone_e164 and await AssistantStore(session).opt_out_row(whatsapp_id(customer.phone_e164)):
         return True
     return False
 
@@ -354,6 +350,20 @@ def reminder_due(starts_at: datetime, hours: int, zone: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=zone).astimezone(starts_at.tzinfo)
 
 
+def _reminder_horizon(hours: int, lead: timedelta) -> timedelta:
+    """How far ahead of now a scan looks for bookings: the reminder distance and the scan's lead, plus two
+    hours for a daylight-saving shift between the wall-clock and the UTC distance."""
+    return timedelta(hours=hours) + lead + timedelta(hours=2)
+
+
+async def tenants_to_remind(session: AsyncSession, *, now: datetime, lead: timedelta) -> list[uuid.UUID]:
+    """The tenants a reminder scan may find work for (the scheduler's maintenance session): reminders on
+    and a confirmed booking within the longest reminder distance."""
+    return await tenants_with_upcoming_bookings(
+        session, now=now, until=now + _reminder_horizon(REMINDER_HOURS_MAX, lead)
+    )
+
+
 def reminder_key(booking: Booking) -> str:
     return f"reminder:{booking.id}:{booking.starts_at.isoformat()}"
 
@@ -368,8 +378,7 @@ async def decide_reminders(session: AsyncSession, *, now: datetime, lead: timede
     tenant = await current_tenant(session)
     zone = ZoneInfo(tenant.timezone)
     repo = Notifications(session)
-    # Two extra hours cover a daylight-saving shift between the wall-clock and the UTC distance.
-    candidates = await repo.bookings_starting(now, now + timedelta(hours=hours) + lead + timedelta(hours=2))
+    candidates = await repo.bookings_starting(now, now + _reminder_horizon(hours, lead))
     due = []
     for booking in candidates:
         at = reminder_due(booking.starts_at, hours, zone)
@@ -401,16 +410,7 @@ async def decide_reminders(session: AsyncSession, *, now: datetime, lead: timede
 async def _owner_email(session: AsyncSession, settings: NotificationSettings) -> str | None:
     if settings.owner_email:
         return settings.owner_email
-    tenant = await current_tenant(session)
-    stmt = (
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.tenant_id == tenant.id, Membership.role == StaffRole.OWNER.value)
-        .order_by(Membership.id)
-        .limit(1)
-    )
-    found = (await session.execute(stmt)).scalar_one_or_none()
-    return str(found) if found else None
+    return await Notifications(session).owner_email()
 
 
 async def _masked_owner(session: AsyncSession, settings: NotificationSettings) -> str | None:
@@ -454,8 +454,10 @@ def _stale(
         return "the booking no longer exists"
     if kind is NotificationKind.BOOKING_CANCELLED:
         return None if booking.status == BookingStatus.CANCELLED.value else "the booking is not cancelled"
-    if booking.status != BookingStatus.CONFIRMED.value:
+    if booking.status == BookingStatus.CANCELLED.value:
         return "the booking was cancelled"
+    if booking.status != BookingStatus.CONFIRMED.value:
+        return "the booking has taken place"  # completed, or a no-show
     if note.starts_at is not None and booking.starts_at != note.starts_at:
         return "the booking was moved"
     if kind is NotificationKind.BOOKING_REMINDER:
@@ -473,14 +475,14 @@ def _skip(note: Notification, reason: str) -> None:
 
 async def _conversation(session: AsyncSession, phone: str) -> Conversation:
     repo = Conversations(session)
-    found = await repo.by_user(WHATSAPP, _wa_id(phone))
+    found = await repo.by_user(WHATSAPP, whatsapp_id(phone))
     if found is not None:
         return found
     now = clock.now()
     made = Conversation(
         tenant_id=repo.tenant_id,
         channel=WHATSAPP,
-        user_key=_wa_id(phone),
+        user_key=whatsapp_id(phone),
         phone_e164=phone,
         created_at=now,
         last_message_at=now,

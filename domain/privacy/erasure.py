@@ -83,11 +83,13 @@ async def erase_customer(
     """Erase one customer of the session's tenant. ``NotFound`` for an unknown id (or another tenant's),
     ``Conflict`` when already erased; either way nothing is changed."""
     store = ErasureStore(session)
-    if await store.erasure(customer_id) is not None:
-        raise Conflict("This customer's data has already been erased.", field="customerId")
+    # The account's row lock first: a concurrent erasure of the same customer waits here, then is told
+    # it was erased (a Conflict) instead of failing on the erasure record's unique key.
     customer = await store.customer(customer_id)
     if customer is None:
         raise NotFound("No such customer.", field="customerId")
+    if await store.erasure(customer_id) is not None:
+        raise Conflict("This customer's data has already been erased.", field="customerId")
 
     email_key = normalize_email(customer.email) if customer.email else None
     phones: set[str] = {customer.phone_e164} if customer.phone_e164 else set()

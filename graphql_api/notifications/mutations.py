@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import strawberry
 
 from bizzly.errors import DomainError
@@ -17,15 +19,8 @@ from graphql_api.notifications.types import (
 from graphql_api.permissions import CanManageSettings
 from tenants import service as tenants
 
-FIELDS = (
-    "booking_confirmation",
-    "reminder_hours_before",
-    "cancellation",
-    "owner_new_booking",
-    "owner_new_lead",
-    "owner_integration_error",
-    "owner_email",
-)
+# The input's fields are the domain's settings changes, one for one.
+FIELDS = tuple(f.name for f in dataclasses.fields(notifications.SettingsChanges))
 
 
 @strawberry.type

@@ -93,6 +93,11 @@ async def test_an_owner_manages_connections_in_plain_words(
     assert (current["status"], current["lastError"]) == ("CONNECTED", None)
     whatsapp_rows = [r for r in await rows(gql, ProviderConnection) if r.provider == "whatsapp"]
     assert sorted(r.status for r in whatsapp_rows) == ["connected", "disconnected"]
+    # The replaced record keeps no credentials; the new one has them.
+    assert sorted((r.status, r.secrets is None) for r in whatsapp_rows) == [
+        ("connected", False),
+        ("disconnected", True),
+    ]
 
     # A stranger writes; the assistant's answer is queued (one round of the outbox only)...
     payload = text_message(pnid, wa_id="447700900555", text="Hi", wamid="wamid.manage1")

@@ -4,6 +4,7 @@ another tenant's id is a typed error that changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from typing import Any
@@ -163,6 +164,9 @@ async def test_after_erasure_no_table_holds_the_person(
     people = await everything_of_sarah(gql, http, meta, biz)
     needles = [PHONE, WA_ID, EMAIL, NAME, "Biscuitcrumb"]
     before = await mentions(gql, biz.tenant_id, needles)
+    bystanders = [EMAIL, PHONE, NAME]
+    elsewhere_before = await mentions(gql, elsewhere.tenant_id, bystanders)
+    tom_before = await mentions(gql, biz.tenant_id, ["tom@example.com", "+447700900999"])
     # The scenario really spread the person everywhere (else the check below proves nothing).
     tables = {m.split(".")[0] for m in before}
     assert {
@@ -189,8 +193,10 @@ async def test_after_erasure_no_table_holds_the_person(
         assert (row.status, row.payload) == ("dead", "{}")
     await drain_outbox(_services(gql).settings)
     # The other business's Sarah and this business's Tom are untouched.
-    assert len(await mentions(gql, elsewhere.tenant_id, [EMAIL, PHONE])) >= 3
-    assert await mentions(gql, biz.tenant_id, ["tom@example.com", "+447700900999"]) != []
+    assert len(elsewhere_before) >= 3
+    assert await mentions(gql, elsewhere.tenant_id, bystanders) == elsewhere_before
+    assert tom_before != []
+    assert await mentions(gql, biz.tenant_id, ["tom@example.com", "+447700900999"]) == tom_before
     services = _services(gql)
     async with tenant_session(gql, biz.owner) as s:
         sarah = await s.get(Customer, (biz.tenant_id, row_id(people["sarah"]["id"])))
@@ -228,6 +234,8 @@ async def test_twice_unknown_or_foreign_ids_are_typed_errors_that_change_nothing
     foreign = await create_customer(gql, elsewhere.owner, name=NAME, email=EMAIL, phone=PHONE)
     mine = await create_customer(gql, biz.owner, name=NAME, email=EMAIL, phone=PHONE)
     token = biz.owner.access_token
+    foreign_before = await mentions(gql, elsewhere.tenant_id, [EMAIL, PHONE, NAME])
+    assert foreign_before != []
 
     other_tenant = await erase(gql, token, foreign["id"])
     assert [e["code"] for e in other_tenant["errors"]] == ["NOT_FOUND"]
@@ -239,7 +247,7 @@ async def test_twice_unknown_or_foreign_ids_are_typed_errors_that_change_nothing
     assert [(e["field"], e["code"]) for e in garbage["errors"]] == [("customerId", "INVALID")]
     wrong_type = await erase(gql, token, biz.connections[0]["id"])
     assert [e["code"] for e in wrong_type["errors"]] == ["NOT_FOUND"]
-    assert await mentions(gql, elsewhere.tenant_id, [EMAIL]) != []
+    assert await mentions(gql, elsewhere.tenant_id, [EMAIL, PHONE, NAME]) == foreign_before
 
     assert (await erase(gql, token, mine["id"]))["ok"] is True
     audit_before = await mentions(gql, biz.tenant_id, ["customer.erased"])
@@ -253,11 +261,27 @@ async def test_only_owners_and_admins_may_erase(gql: GraphQLClient, meta: MetaFa
     biz = await business(gql, meta, "erase-salon")
     sarah = await create_customer(gql, biz.owner, name=NAME, email=EMAIL, phone=PHONE)
     staff = await staff_token(gql, biz.owner, "STAFF")
+    before = await mentions(gql, biz.tenant_id, [EMAIL, PHONE, NAME])
+    assert before != []
     result = await gql.op("EraseCustomerData", {"customerId": sarah["id"]}, token=staff)
     assert [e["extensions"]["code"] for e in result.errors] == ["FORBIDDEN"]
-    assert await mentions(gql, biz.tenant_id, [EMAIL]) != []
+    assert await mentions(gql, biz.tenant_id, [EMAIL, PHONE, NAME]) == before
     admin = await staff_token(gql, biz.owner, "ADMIN")
     assert (await erase(gql, admin, sarah["id"]))["ok"] is True
+
+
+async def test_two_erasures_at_once_are_one_erasure_and_one_conflict(
+    gql: GraphQLClient, meta: MetaFake
+) -> None:
+    biz = await business(gql, meta, "erase-salon")
+    sarah = await create_customer(gql, biz.owner, name=NAME, email=EMAIL, phone=PHONE)
+    token = biz.owner.access_token
+    results = await asyncio.gather(*(erase(gql, token, sarah["id"]) for _ in range(2)))
+    assert sorted((r["ok"], [e["code"] for e in r["errors"]]) for r in results) == [
+        (False, ["CONFLICT"]),
+        (True, []),
+    ]
+    assert len(await mentions(gql, biz.tenant_id, ["customer.erased"])) == 1
 
 
 async def test_delete_my_messages_uses_the_same_erasure_of_history(
