@@ -31,7 +31,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.harness import BARE_PATH, PERFORMANCE_MD, Server, migrate, write_section  # noqa: E402
+from bench.harness import BARE_PATH, PERFORMANCE_MD, Server, migrate, staff_token, write_section  # noqa: E402
 from bench.results import record  # noqa: E402
 
 START = "<!-- bench/api_overhead.py: start -->"
@@ -39,9 +39,6 @@ END = "<!-- bench/api_overhead.py: end -->"
 
 VIEWER = """query Viewer {
   viewer { user { id email name } tenant { id slug name timezone defaultRegion } role }
-}"""
-SIGN_UP = """mutation SignUp($input: SignUpInput!) {
-  signUp(input: $input) { accessToken errors { field message code } }
 }"""
 
 
@@ -135,28 +132,6 @@ async def load(
     return Round(name=name, requests=done, errors=errors, seconds=elapsed, server_cpu=cpu)
 
 
-async def staff_token(server: Server) -> str | None:
-    """A staff token from ``signUp`` when the API has it; ``None`` (anonymous viewer) otherwise."""
-    variables = {
-        "input": {
-            "businessName": "Bench Bakery",
-            "slug": "bench-bakery",
-            "timezone": "Europe/London",
-            "defaultRegion": "GB",
-            "name": "Bea Bench",
-            "email": "owner@bench-bakery.example.com",
-            "password": "Bench-Password-2024!",
-        }
-    }
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        response = await client.post("/graphql", json={"query": SIGN_UP, "variables": variables})
-    body = response.json()
-    payload = (body.get("data") or {}).get("signUp")
-    if not payload or payload.get("errors") or not payload.get("accessToken"):
-        return None
-    return str(payload["accessToken"])
-
-
 # --- the report ---------------------------------------------------------------------------------------
 
 
@@ -243,17 +218,16 @@ def render(result: Result) -> str:
     )
 
 
-def write(section: str) -> None:
-    write_section(START, END, section)
-
-
 async def run(seconds: float, concurrency: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="bizzly-bench-") as tmp:
         server = embedded_server(Path(tmp) / "data", Path(tmp) / "server.log")
         try:
             server.start()
             await server.wait_ready()
-            token = await staff_token(server)
+            # A staff token when signUp works; None (an anonymous viewer) otherwise, as the report says.
+            token = await staff_token(
+                server.url, business="Bench Bakery", slug="bench-bakery", name="Bea Bench"
+            )
             for name in ("bare", "viewer"):  # warm up: imports, pools, caches
                 await load(server, name, seconds=1.0, concurrency=concurrency, token=token)
             idle = await idle_cpu_rate(server)
@@ -322,7 +296,7 @@ def main() -> None:
             goal="at most 5x the bare endpoint",
         )
     if not args.no_write:
-        write(render(result))
+        write_section(START, END, render(result))
         print(f"written to {PERFORMANCE_MD.relative_to(REPO)}")
 
 

@@ -37,13 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.*, test
 
 import httpx
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
 
 from bench import harness
 from bench.results import record
 from bizzly import clock
 from bizzly.app import create_app
-from bizzly.db.engine import MaintenanceUse, make_engine
+from bizzly.db.engine import MaintenanceUse
 from bizzly.migrate import migrate
 from bizzly.settings import Settings
 from bizzly.wiring import build_mailer, import_handlers
@@ -57,8 +56,8 @@ from workers.processing import process_row
 from workers.relay import claim_due
 from workers.resources import Resources
 
-PG = os.environ.get("BIZZLY_BENCH_PG_HOST", "127.0.0.1")
-REDIS = os.environ.get("BIZZLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The broker make bench started (bench/run.py), as every other benchmark reads it.
+REDIS = os.environ.get("BIZZLY_BENCH_BROKER", "redis://127.0.0.1:6379/0")
 DATABASE = "bizzly_bench_assistant"
 START = "<!-- bench/assistant_roundtrip.py: start -->"
 END = "<!-- bench/assistant_roundtrip.py: end -->"
@@ -66,19 +65,6 @@ GOAL_P95_MS = 250.0
 STRANGER = "447700900555"
 CUSTOMER = "447700900123"
 _wamids = itertools.count(1)
-
-
-def _pg(user: str, db: str, password: str | None = None) -> str:
-    auth = f"{user}:{password}" if password else user
-    return f"postgresql+asyncpg://{auth}@{PG}/{db}"
-
-
-async def _admin(sql: str) -> None:
-    engine = make_engine(_pg("postgres", "postgres"), null_pool=True)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(sql))
-    await engine.dispose()
 
 
 @dataclass
@@ -118,15 +104,15 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run(samples: int) -> dict[str, dict[str, float]]:
-    await _admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    await _admin(f'CREATE DATABASE "{DATABASE}"')
+    await harness.admin_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    await harness.admin_sql(f'CREATE DATABASE "{DATABASE}"')
     async with running_meta_fake() as meta:
         settings = Settings(
             env="test",
             secret_keys="bench-key-" + "b" * 40,
-            database_owner_url=_pg("postgres", DATABASE),
-            database_url=_pg("bizzly_app", DATABASE, "bizzly_app"),
-            maintenance_database_url=_pg("bizzly_maint", DATABASE, "bizzly_maint"),
+            database_owner_url=harness.pg_url("postgres", DATABASE),
+            database_url=harness.pg_url("bizzly_app", DATABASE, "bizzly_app"),
+            maintenance_database_url=harness.pg_url("bizzly_maint", DATABASE, "bizzly_maint"),
             broker_url=REDIS,
             embedded_workers=False,
             whatsapp_graph_url=meta.url,
@@ -187,7 +173,7 @@ async def run(samples: int) -> dict[str, dict[str, float]]:
                             timings[name][1].append(total)
                 finally:
                     await res.aclose()
-    await _admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    await harness.admin_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
     return {
         name: {
             "p50": statistics.median(total),
@@ -214,9 +200,9 @@ def section(figures: dict[str, dict[str, float]], samples: int) -> str:
             "## WhatsApp assistant round trip (`bench/assistant_roundtrip.py`)",
             "",
             f"Signed webhook in → reply handed to the fake Graph API, {samples} messages of each kind in "
-            f"alternating rounds, PostgreSQL ({PG}) with Redis as the broker URL, one process on "
-            f"{platform.machine()} / Python {platform.python_version()}, measured {when}. The relay → broker "
-            "→ actor hop is replaced by the same `claim_due` + `process_row` run directly (no polling "
+            f"alternating rounds, PostgreSQL ({harness.PG_HOST}) with Redis as the broker URL, one process "
+            f"on {platform.machine()} / Python {platform.python_version()}, measured {when}. The relay → "
+            "broker → actor hop is replaced by the same `claim_due` + `process_row` run directly (no polling "
             "delay in the figure). Baseline: the webhook's acceptance alone (signature, inbox row, "
             "HTTP 200), "
             f"within the same round trips. Goal: p95 under {GOAL_P95_MS:.0f} ms.",

@@ -1,6 +1,7 @@
 """The server side of the HTTP benchmarks (``api_overhead.py``, ``webhook_ingest.py``, ``soak.py``): the app
 ``bizzly serve`` builds plus one bare route, served by the same uvicorn call in a subprocess whose CPU time
-can be read, and the small helpers every benchmark repeated (free port, migrate, marked sections).
+can be read, and the small helpers every benchmark repeated (free port, migrate, the scratch PostgreSQL
+database, a staff token, percentiles, marked sections).
 
 The bare route (``GET``/``POST /bench/bare``, ``{"ok": true}``) sits behind the same middleware as every
 other route (request id, access log, metrics, body limit): the same-run baseline of a benchmark. It exists
@@ -26,6 +27,11 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 PERFORMANCE_MD = REPO / "docs" / "performance.md"
 BARE_PATH = "/bench/bare"
+# PostgreSQL of the benchmarks that need one (``make bench`` points libpq at its private server with PGPORT).
+PG_HOST = os.environ.get("BIZZLY_BENCH_PG_HOST", "127.0.0.1")
+SIGN_UP = """mutation SignUp($input: SignUpInput!) {
+  signUp(input: $input) { accessToken errors { field message code } }
+}"""
 NEW_FILE = (
     "# Performance\n\nFigures written by the benchmarks in `bench/`; each section says how to re-run it.\n"
 )
@@ -160,6 +166,62 @@ class Server:
 
     def tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.exists() else ""
+
+
+def pg_url(user: str, db: str, password: str | None = None) -> str:
+    auth = f"{user}:{password}" if password else user
+    return f"postgresql+asyncpg://{auth}@{PG_HOST}/{db}"
+
+
+async def admin_sql(sql: str) -> None:
+    """One statement as the superuser, outside a transaction (``CREATE``/``DROP DATABASE``)."""
+    from sqlalchemy import text
+
+    from bizzly.db.engine import make_engine
+
+    engine = make_engine(pg_url("postgres", "postgres"), null_pool=True)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+def pg_version() -> str:
+    found = subprocess.run(
+        ["psql", "-h", PG_HOST, "-U", "postgres", "-tAc", "SHOW server_version"],
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip() or "?"
+
+
+async def staff_token(url: str, *, business: str, slug: str, name: str) -> str | None:
+    """A new business's owner token from ``signUp`` (as ``owner@<slug>.example.com``); ``None`` if refused."""
+    variables = {
+        "input": {
+            "businessName": business,
+            "slug": slug,
+            "timezone": "Europe/London",
+            "defaultRegion": "GB",
+            "name": name,
+            "email": f"owner@{slug}.example.com",
+            "password": "Bench-Password-2024!",
+        }
+    }
+    async with httpx.AsyncClient(base_url=url) as client:
+        response = await client.post("/graphql", json={"query": SIGN_UP, "variables": variables})
+    payload = (response.json().get("data") or {}).get("signUp")
+    if not payload or payload.get("errors") or not payload.get("accessToken"):
+        return None
+    return str(payload["accessToken"])
+
+
+def percentile_ms(seconds: list[float], p: float) -> float:
+    """The ``p`` quantile (0 to 1) of latencies in seconds, in milliseconds; NaN for none."""
+    if not seconds:
+        return float("nan")
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
 def write_section(start: str, end: str, section: str, path: Path = PERFORMANCE_MD) -> None:

@@ -112,67 +112,66 @@ def bench_settings(fake: RemoteFake, data_dir: Path) -> Settings:
 
 async def run(fake: RemoteFake, settings: Settings) -> dict[str, object]:
     # The fake and the database are set up by main, outside the event loop (alembic runs its own).
-    if True:
-        import_handlers()
-        app = create_app(settings)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http:
-            gql = GraphQLClient(http)
-            owner = await sign_up(gql, slug="bench-studio", email="owner@bench.example.com")
-            await connect(gql, owner, fake, PORTAL)  # type: ignore[arg-type]  # a stand-in for the fake
-            limit, window = settings.hubspot_rate_limit, settings.hubspot_rate_window_seconds
-            await asyncio.sleep(window)  # the OAuth round trip's requests leave the window first
-            fake.reset()
-            run_row = await start_run(gql, owner)
+    import_handlers()
+    app = create_app(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        gql = GraphQLClient(http)
+        owner = await sign_up(gql, slug="bench-studio", email="owner@bench.example.com")
+        await connect(gql, owner, fake, PORTAL)  # type: ignore[arg-type]  # a stand-in for the fake
+        limit, window = settings.hubspot_rate_limit, settings.hubspot_rate_window_seconds
+        await asyncio.sleep(window)  # the OAuth round trip's requests leave the window first
+        fake.reset()
+        run_row = await start_run(gql, owner)
 
-            res = Resources.build(settings, build_mailer(settings))
-            progress: list[tuple[float, int]] = [(0.0, 0)]
-            started = time.monotonic()
-            last_sample = started
-            try:
-                while True:
-                    async with res.db.maintenance_session(MaintenanceUse.TESTS) as s, s.begin():
-                        batch = await claim_due(s, settings)
-                    if not batch:
-                        async with res.db.maintenance_session(MaintenanceUse.TESTS, write=False) as s:
-                            state = await s.scalar(
-                                select(HubSpotSyncRun.state).where(HubSpotSyncRun.id == run_row.id)
-                            )
-                        if state in (RunState.DONE.value, RunState.FAILED.value):
-                            break
-                        await asyncio.sleep(0.05)  # a page pushed back by the budget (RetryLater)
-                        continue
-                    for d in batch:
-                        await process_row(res, d.tenant_id, d.row_id)
-                    if time.monotonic() - last_sample >= 1.0:
-                        last_sample = time.monotonic()
-                        async with res.db.maintenance_session(MaintenanceUse.TESTS, write=False) as s:
-                            read = await s.scalar(
-                                select(HubSpotSyncRun.read).where(HubSpotSyncRun.id == run_row.id)
-                            )
-                        progress.append((round(last_sample - started, 2), int(read or 0)))
-                elapsed = time.monotonic() - started
-                async with res.db.maintenance_session(MaintenanceUse.TESTS, write=False) as s:
-                    done = (
-                        await s.execute(select(HubSpotSyncRun).where(HubSpotSyncRun.id == run_row.id))
-                    ).scalar_one()
-                    rows = int(await s.scalar(select(func.count()).select_from(CrmContact)) or 0)
-            finally:
-                await res.aclose()
-            progress.append((round(elapsed, 2), done.read))
-            return {
-                "state": done.state,
-                "error": done.last_error,
-                "read": done.read,
-                "rows": rows,
-                "elapsed": elapsed,
-                "rate": done.read / elapsed,
-                "ceiling": settings.hubspot_sync_page_size * limit / window,
-                "budget": f"{limit} per {window:g} s",
-                "http_429": fake.rate_limited(),
-                "progress": progress,
-            }
+        res = Resources.build(settings, build_mailer(settings))
+        progress: list[tuple[float, int]] = [(0.0, 0)]
+        started = time.monotonic()
+        last_sample = started
+        try:
+            while True:
+                async with res.db.maintenance_session(MaintenanceUse.TESTS) as s, s.begin():
+                    batch = await claim_due(s, settings)
+                if not batch:
+                    async with res.db.maintenance_session(MaintenanceUse.TESTS, write=False) as s:
+                        state = await s.scalar(
+                            select(HubSpotSyncRun.state).where(HubSpotSyncRun.id == run_row.id)
+                        )
+                    if state in (RunState.DONE.value, RunState.FAILED.value):
+                        break
+                    await asyncio.sleep(0.05)  # a page pushed back by the budget (RetryLater)
+                    continue
+                for d in batch:
+                    await process_row(res, d.tenant_id, d.row_id)
+                if time.monotonic() - last_sample >= 1.0:
+                    last_sample = time.monotonic()
+                    async with res.db.maintenance_session(MaintenanceUse.TESTS, write=False) as s:
+                        read = await s.scalar(
+                            select(HubSpotSyncRun.read).where(HubSpotSyncRun.id == run_row.id)
+                        )
+                    progress.append((round(last_sample - started, 2), int(read or 0)))
+            elapsed = time.monotonic() - started
+            async with res.db.maintenance_session(MaintenanceUse.TESTS, write=False) as s:
+                done = (
+                    await s.execute(select(HubSpotSyncRun).where(HubSpotSyncRun.id == run_row.id))
+                ).scalar_one()
+                rows = int(await s.scalar(select(func.count()).select_from(CrmContact)) or 0)
+        finally:
+            await res.aclose()
+        progress.append((round(elapsed, 2), done.read))
+        return {
+            "state": done.state,
+            "error": done.last_error,
+            "read": done.read,
+            "rows": rows,
+            "elapsed": elapsed,
+            "rate": done.read / elapsed,
+            "ceiling": settings.hubspot_sync_page_size * limit / window,
+            "budget": f"{limit} per {window:g} s",
+            "http_429": fake.rate_limited(),
+            "progress": progress,
+        }
 
 
 def main() -> None:

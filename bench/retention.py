@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import harness  # noqa: E402
 from bench.results import record  # noqa: E402
-from bench.webhook_ingest import Round, _admin, _pg_version, load, seed, server_env  # noqa: E402
+from bench.webhook_ingest import Round, load, seed, server_env  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 # Retention is background work: it may cost the webhook path some latency, never its availability.
@@ -133,7 +133,7 @@ async def main(args: argparse.Namespace) -> None:
     from tests.fakes.meta import running_meta_fake
 
     name = f"bizzly_bench_ret_{os.getpid()}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await harness.admin_sql(f'CREATE DATABASE "{name}"')
     data_dir = Path(tempfile.mkdtemp(prefix="bizzly-bench-"))
     env = server_env(name, data_dir, broker=args.broker, namespace=f"benchret{os.getpid()}")
     batch = int(env.get("BIZZLY_RETENTION_BATCH_SIZE", "5000"))
@@ -195,13 +195,13 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         if server is not None:
             server.stop()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await harness.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     text = TEMPLATE.format(
         start=START,
         end=END,
         messages=args.messages,
         when=f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
-        pg=_pg_version(),
+        pg=harness.pg_version(),
         batch=batch,
         concurrency=args.concurrency,
         cores=os.cpu_count(),

@@ -38,13 +38,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import harness  # noqa: E402
-from bench.webhook_ingest import _admin, _sign, seed, server_env, stored_count, webhook  # noqa: E402
+from bench.webhook_ingest import _sign, seed, server_env, stored_count, webhook  # noqa: E402
 
 VIEWER = "query { viewer { user { id } tenant { id slug } role } }"
 BOOKINGS = "query { bookings(first: 20) { edges { node { id startsAt status } } } }"
-SIGN_UP = """mutation SignUp($input: SignUpInput!) {
-  signUp(input: $input) { accessToken errors { field message code } }
-}"""
 
 
 @dataclass
@@ -60,10 +57,7 @@ class Kind:
             self.error_samples.append(what[:200])
 
     def pct(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+        return harness.percentile_ms(self.latencies, p)
 
 
 @dataclass
@@ -71,25 +65,6 @@ class Sample:
     at: float
     done: dict[str, int]
     rss: dict[str, int | None]
-
-
-async def staff_token(url: str) -> str:
-    variables = {
-        "input": {
-            "businessName": "Soak Studio",
-            "slug": "soak-studio",
-            "timezone": "Europe/London",
-            "defaultRegion": "GB",
-            "name": "Sam Soak",
-            "email": "owner@soak.example.com",
-            "password": "Soak-Password-2024!",
-        }
-    }
-    async with httpx.AsyncClient(base_url=url) as client:
-        body = (await client.post("/graphql", json={"query": SIGN_UP, "variables": variables})).json()
-    payload = body["data"]["signUp"]
-    assert not payload["errors"], payload
-    return str(payload["accessToken"])
 
 
 async def outbox_backlog(env: dict[str, str]) -> int:
@@ -111,7 +86,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     from tests.fakes.meta import running_meta_fake
 
     name = f"bizzly_soak_{os.getpid()}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await harness.admin_sql(f'CREATE DATABASE "{name}"')
     data_dir = Path(tempfile.mkdtemp(prefix="bizzly-soak-"))
     env = server_env(name, data_dir, broker=args.broker, namespace=f"soak{os.getpid()}", log_level="WARNING")
     server: harness.Server | None = None
@@ -132,7 +107,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                 log = data_dir / f"worker{i}.log"
                 workers.append(harness.start_process(harness.bizzly_command("worker"), env, log))
             await server.wait_ready()
-            token = await staff_token(server.url)
+            token = await harness.staff_token(
+                server.url, business="Soak Studio", slug="soak-studio", name="Sam Soak"
+            )
+            assert token is not None, "signUp refused the soak's business"
             deadline = time.monotonic() + args.seconds
 
             async def sender(client: httpx.AsyncClient) -> None:
@@ -209,7 +187,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             server.stop()
         for w in workers:
             harness.stop_process(w)
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await harness.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(data_dir, ignore_errors=True)
     return report(args, kinds, samples, acked, stored, backlog_at_end, backlog, alive)
 

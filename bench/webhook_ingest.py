@@ -51,16 +51,10 @@ from bench.results import record  # noqa: E402
 START = "<!-- bench/webhook_ingest.py: start -->"
 END = "<!-- bench/webhook_ingest.py: end -->"
 APP_SECRET = "bench-app-secret-" + "x" * 20
-PG = os.environ.get("BIZZLY_BENCH_PG", "127.0.0.1")
 TENANTS = 100
 
 
 # --- the database (the server is bench/harness.py's) ------------------------------------------------
-
-
-def _pg(user: str, db: str, password: str | None = None) -> str:
-    auth = f"{user}:{password}" if password else user
-    return f"postgresql+asyncpg://{auth}@{PG}/{db}"
 
 
 def server_env(
@@ -75,32 +69,13 @@ def server_env(
         "BIZZLY_DATA_DIR": str(data_dir),
         "BIZZLY_LOG_LEVEL": log_level,
         "BIZZLY_SECRET_KEYS": "bench-key-" + "b" * 40,
-        "BIZZLY_DATABASE_OWNER_URL": _pg("postgres", database),
-        "BIZZLY_DATABASE_URL": _pg("bizzly_app", database, "bizzly_app"),
-        "BIZZLY_MAINTENANCE_DATABASE_URL": _pg("bizzly_maint", database, "bizzly_maint"),
+        "BIZZLY_DATABASE_OWNER_URL": harness.pg_url("postgres", database),
+        "BIZZLY_DATABASE_URL": harness.pg_url("bizzly_app", database, "bizzly_app"),
+        "BIZZLY_MAINTENANCE_DATABASE_URL": harness.pg_url("bizzly_maint", database, "bizzly_maint"),
         "BIZZLY_BROKER_URL": broker,
         "BIZZLY_BROKER_NAMESPACE": namespace,
         "BIZZLY_WHATSAPP_APP_SECRET": APP_SECRET,
     }
-
-
-async def _admin(sql: str) -> None:
-    from sqlalchemy import text
-
-    from bizzly.db.engine import make_engine
-
-    engine = make_engine(_pg("postgres", "postgres"), null_pool=True)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
-def _pg_version() -> str:
-    found = subprocess.run(
-        ["psql", "-h", PG, "-U", "postgres", "-tAc", "SHOW server_version"], capture_output=True, text=True
-    )
-    return found.stdout.strip() or "?"
 
 
 # --- set-up: 100 businesses with a connected number each -----------------------------------------------
@@ -178,10 +153,7 @@ class Round:
         return len(self.latencies) / self.seconds
 
     def pct(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+        return harness.percentile_ms(self.latencies, p)
 
 
 _wamids = itertools.count(1)
@@ -281,7 +253,7 @@ async def main(args: argparse.Namespace) -> None:
     from tests.fakes.meta import running_meta_fake
 
     name = f"bizzly_bench_{os.getpid()}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await harness.admin_sql(f'CREATE DATABASE "{name}"')
     data_dir = Path(tempfile.mkdtemp(prefix="bizzly-bench-"))
     env = server_env(name, data_dir, broker=args.broker, namespace=f"bench{os.getpid()}")
     processes: list[subprocess.Popen[bytes]] = []
@@ -323,13 +295,8 @@ async def main(args: argparse.Namespace) -> None:
             stored = await stored_count(env)
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            harness.stop_process(process)
+        await harness.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         shutil.rmtree(data_dir, ignore_errors=True)
     best = {k: max(v, key=lambda r: r.rps) for k, v in rounds.items()}
     hook, bare = best["webhook"], best["bare"]
@@ -337,12 +304,11 @@ async def main(args: argparse.Namespace) -> None:
     verdict = (
         "met" if meets else (f"not met on this machine ({hook.rps:,.0f}/s, p99 {hook.pct(0.99):.1f} ms)")
     )
-    pg_version = _pg_version()
     text = TEMPLATE.format(
         start=START,
         end=END,
         when=f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
-        pg=pg_version,
+        pg=harness.pg_version(),
         tenants=TENANTS,
         concurrency=args.concurrency,
         seconds=args.seconds,

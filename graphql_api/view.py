@@ -15,9 +15,10 @@ from strawberry.asgi import GraphQL
 from bizzly.logs import bind_tenant
 from domain.catalog.text import storable_text
 from graphql_api.context import TENANT_HEADER, AppServices, Context, authenticate
+from graphql_api.storable_text import MESSAGE as UNSTORABLE_TEXT
 
 
-def _has_nul(value: Any) -> bool:
+def _has_unstorable_text(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
@@ -46,11 +47,10 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
         if not isinstance(value, dict | list):
             raise HTTPException(400, "Expected a JSON object.")
-        if _has_nul(value):
-            # PostgreSQL cannot store NUL in text; refuse it once here rather than in every field.
-            raise HTTPException(
-                400, "Text may not contain NUL (\\u0000) characters or unpaired surrogates (\\ud800)."
-            )
+        if _has_unstorable_text(value):
+            # No database stores NUL or a lone surrogate in text; refuse them once here rather than in every
+            # field (the same words as the document's own literals get from the StorableText rule).
+            raise HTTPException(400, UNSTORABLE_TEXT)
         return value
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:

@@ -320,7 +320,6 @@ async def test_no_message_is_lost_or_doubled_through_kills_and_outages(
     duplicates = len(meta.sends) - len(replies)
     assert duplicates >= kills, "the kill after Meta's answer must cost a duplicate send"
     print(f"chaos: {len(replies)} replies, {duplicates} duplicates, {traffic.refused} refused and retried")
-    # The slot never holds more bookings than its capacity (2), at any of the three times attempted.
     # No slot over its capacity (2) at any of the three contested times; the subscriber within its quota.
     confirmed = await _rows(
         deployment,
