@@ -74,7 +74,7 @@ PG_HOST = os.environ.get("BIZZLY_BENCH_PG_HOST", "127.0.0.1")
 PG_SUPERUSER = os.environ.get("BIZZLY_BENCH_PG_SUPERUSER", "postgres")
 SCRATCH_DB = "bizzly_bench_bookings_page"
 SECRET = "bench-key-" + "b" * 40
-CONTRACT_DIR = Path(os.environ.get("BIZZLY_SHARED_DIR", REPO.parent / "shared")) / "contract"
+CONTRACT_DIR = REPO / "contract"
 
 BOOKINGS, CUSTOMERS, SERVICES, PAGE = 10_000, 1_000, 5, 100
 
@@ -112,7 +112,7 @@ HAND_SQL = (
 
 @functools.cache
 def contract_operation(name: str) -> str:
-    """One operation of the dashboard's contract (``../shared/contract``), as the dashboard sends it."""
+    """One operation of the contract (the repository's ``contract/``), as the dashboard sends it."""
     for path in sorted(CONTRACT_DIR.glob("*.graphql")):
         for definition in parse(path.read_text()).definitions:
             if (

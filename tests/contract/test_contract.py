@@ -1,4 +1,4 @@
-"""The dashboard's contract: every operation of ``../shared/contract/*.graphql`` validates against the schema,
+"""The dashboard's contract: every operation of ``contract/*.graphql`` validates against the schema,
 through the schema's own pipeline with its depth, alias and token limits on (nothing is executed).
 
 Operations not built yet are listed in ``PENDING`` by name; each issue removes its own. A pending operation
@@ -7,7 +7,9 @@ that validates fails the test (remove it from the list), and so does any other o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import strawberry
@@ -16,7 +18,7 @@ from strawberry.extensions import SchemaExtension
 
 from bizzly.settings import Settings
 from graphql_api.schema import build_schema
-from tests.support.graphql import CONTRACT_DIR, contract_operations
+from tests.support.graphql import CONTRACT_DIR, REPO, contract_operations
 
 OPERATIONS = contract_operations()
 
@@ -52,6 +54,32 @@ def test_the_contract_is_there() -> None:
     files = sorted(p.name for p in CONTRACT_DIR.glob("*.graphql"))
     assert {"accounts.graphql", "domain.graphql", "website.graphql"} <= set(files), CONTRACT_DIR
     assert len(OPERATIONS) > 50
+
+
+# Where the steering copy of the contract sits beside the repository (as in CI), the two must not drift.
+SHARED_CONTRACT = Path(os.environ.get("BIZZLY_SHARED_DIR", REPO.parent / "shared")) / "contract"
+
+
+@pytest.mark.skipif(not SHARED_CONTRACT.is_dir(), reason="no ../shared/contract beside the repository")
+def test_the_repositorys_contract_is_the_shared_one() -> None:
+    def files(folder: Path) -> dict[str, str]:
+        return {p.name: p.read_text() for p in sorted(folder.iterdir()) if p.is_file()}
+
+    shared, ours = files(SHARED_CONTRACT), files(CONTRACT_DIR)
+    assert sorted(shared) == sorted(ours)
+    changed = sorted(name for name in shared if shared[name] != ours[name])
+    assert not changed, f"contract/ differs from {SHARED_CONTRACT}: {changed}"
+
+
+def test_a_missing_contract_folder_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import graphql
+
+    monkeypatch.setattr(graphql, "CONTRACT_DIR", tmp_path / "contract")
+    with pytest.raises(FileNotFoundError, match="no contract operations"):
+        graphql.contract_operations()
+    (tmp_path / "contract").mkdir()
+    with pytest.raises(FileNotFoundError, match="no contract operations"):
+        graphql.contract_operations()
 
 
 def test_every_pending_name_is_an_operation_of_the_contract() -> None:

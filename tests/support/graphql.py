@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,19 @@ import httpx
 from graphql import OperationDefinitionNode, parse, print_ast
 
 REPO = Path(__file__).resolve().parents[2]
-# The dashboard's contract lives in ../shared beside the repository (as in CI).
-CONTRACT_DIR = Path(os.environ.get("BIZZLY_SHARED_DIR", REPO.parent / "shared")) / "contract"
+# The dashboard's and websites' operations, kept in the repository beside schema.graphql.
+CONTRACT_DIR = REPO / "contract"
 
 
 def contract_operations() -> dict[str, str]:
-    """Every operation of ``../shared/contract/*.graphql``, by name, as printable documents."""
+    """Every operation of ``contract/*.graphql``, by name, as printable documents.
+
+    A missing or empty contract folder is an error here, not an empty set: every test that sends a
+    contract operation, and the contract test itself, would otherwise pass on nothing."""
     # Parsed once per version of the files: every ``gql.op`` call asks, and parsing costs ~15 ms.
     files = tuple((path, path.stat().st_mtime_ns) for path in sorted(CONTRACT_DIR.glob("*.graphql")))
+    if not files:
+        raise FileNotFoundError(f"no contract operations in {CONTRACT_DIR} (the repository's contract/)")
     return dict(_parse_contract(files))
 
 
