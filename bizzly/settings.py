@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     hubspot_state_ttl_seconds: int = Field(default=600, ge=60)
     # How long the assistant waits for a tenant's language model before answering deterministically.
     assistant_model_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A tenant's model calls in flight at once, per worker process: keep it below the worker threads so a
+    # slow or dead model holds up only its own tenant's replies.
+    assistant_model_concurrency: int = Field(default=1, ge=1)
 
     @field_validator("data_dir")
     @classmethod

@@ -10,6 +10,14 @@ done (so the handler's own rows are written exactly once; calls to providers are
     @outbox_handler("whatsapp.send")
     async def send(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> None: ...
 
+A handler that must wait on a slow provider (a tenant's language model) registers ``prepare=`` too: it runs
+first, outside any database transaction and with no session (reads go through ``ctx.db``), and what it
+returns is the handler's ``ctx.prepared``; the row is then checked again and the handler applies the result
+in the row's transaction. A preparer never raises: it returns whatever the handler needs to decide::
+
+    @outbox_handler("assistant.model_turn", prepare=ask_the_model)
+    async def apply(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> None: ...  # ctx.prepared
+
 Raise ``RetryLater(at, reason, topic_prefix="hubspot.")`` to run again later without using an attempt
 (rate limits; ``topic_prefix`` holds the tenant's other pending rows for that provider too),
 ``PermanentFailure(reason)`` when retrying cannot help; any other exception is retried with exponential
@@ -49,9 +57,11 @@ __all__ = [
     "Job",
     "JobContext",
     "OutboxHandler",
+    "OutboxPreparer",
     "PermanentFailure",
     "RetryLater",
     "TaskContext",
+    "WorkContext",
     "inbox_handler",
     "outbox_handler",
     "periodic",
@@ -60,11 +70,10 @@ __all__ = [
 T = TypeVar("T")
 
 
-@dataclass
-class TaskContext:
-    """What a handler gets: the open tenant session and the long-lived objects of its event loop."""
+@dataclass(kw_only=True)
+class WorkContext:
+    """What a preparer gets (no session: it runs outside any transaction) and the base of TaskContext."""
 
-    session: AsyncSession
     tenant_id: uuid.UUID
     row_id: uuid.UUID
     # 1 on the first run; rate-limit retries (RetryLater) do not count.
@@ -85,6 +94,15 @@ class TaskContext:
         return value
 
 
+@dataclass(kw_only=True)
+class TaskContext(WorkContext):
+    """What a handler gets: the open tenant session and the long-lived objects of its event loop."""
+
+    session: AsyncSession
+    # What the topic's preparer returned (None without one).
+    prepared: Any = None
+
+
 @dataclass
 class JobContext:
     """What a periodic job gets: a maintenance session in the transaction that records the tick."""
@@ -102,6 +120,7 @@ class JobContext:
 
 
 OutboxHandler = Callable[[TaskContext, OutboxRow, dict[str, Any]], Awaitable[None]]
+OutboxPreparer = Callable[[WorkContext, dict[str, Any]], Awaitable[Any]]
 InboxHandler = Callable[[TaskContext, InboxEvent], Awaitable[None]]
 JobFunction = Callable[[JobContext], Awaitable[None]]
 
@@ -114,6 +133,7 @@ class Job:
 
 
 _outbox: dict[str, OutboxHandler] = {}
+_preparers: dict[str, OutboxPreparer] = {}
 _inbox: dict[str, InboxHandler] = {}
 _jobs: dict[str, Job] = {}
 
@@ -130,9 +150,13 @@ def _same_function(a: Any, b: Any) -> bool:
     return bool(a is b or (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__))
 
 
-def outbox_handler(topic: str) -> Callable[[OutboxHandler], OutboxHandler]:
+def outbox_handler(
+    topic: str, *, prepare: OutboxPreparer | None = None
+) -> Callable[[OutboxHandler], OutboxHandler]:
     def register(fn: OutboxHandler) -> OutboxHandler:
         _register(_outbox, "outbox topic", topic, fn, lambda old: _same_function(old, fn))
+        if prepare is not None:
+            _preparers[topic] = prepare
         return fn
 
     return register
@@ -162,6 +186,10 @@ def get_outbox_handler(topic: str) -> OutboxHandler | None:
     return _outbox.get(topic)
 
 
+def get_outbox_preparer(topic: str) -> OutboxPreparer | None:
+    return _preparers.get(topic)
+
+
 def get_inbox_handler(source: str) -> InboxHandler | None:
     return _inbox.get(source)
 
@@ -174,6 +202,7 @@ def unregister(*, topic: str | None = None, source: str | None = None, job: str 
     """Remove a registration (tests register throw-away handlers)."""
     if topic is not None:
         _outbox.pop(topic, None)
+        _preparers.pop(topic, None)
     if source is not None:
         _inbox.pop(source, None)
     if job is not None:

@@ -13,6 +13,10 @@ with its effects rolled back, and the relay dispatches it again once the lease e
   marked done under that lock. Two runs of one row at once (a re-dispatch after the lease while the first
   still runs) may both call the provider; only the first to commit keeps its writes.
 
+A topic registered with ``prepare=`` (a slow provider call, e.g. a tenant's language model) first runs its
+preparer outside any transaction, with the row only read; the row is then locked (or re-checked) as above
+and the handler applies the preparer's result, so the slow call never holds a lock or a connection.
+
 On failure the handler's effects are rolled back and the row goes back to pending with exponential backoff
 and jitter (``RetryLater`` sets the time and does not count the attempt), or dead (``PermanentFailure``, an
 unknown topic, a payload no key opens, or ``BIZZLY_OUTBOX_MAX_ATTEMPTS`` used up).
@@ -36,7 +40,7 @@ from bizzly.crypto import DecryptionError
 from bizzly.logs import log_context
 from bizzly.metrics import OUTBOX_PROCESSED
 from bizzly.outbox import OutboxRow, OutboxStatus, PermanentFailure, RetryLater
-from bizzly.tasks import OutboxHandler, TaskContext, get_outbox_handler
+from bizzly.tasks import OutboxHandler, TaskContext, WorkContext, get_outbox_handler, get_outbox_preparer
 from workers import chaos
 from workers import handlers as _builtin_handlers  # noqa: F401 - registers email.send, inbox.process
 from workers.resources import Resources
@@ -116,9 +120,12 @@ def _prepare(res: Resources, row: OutboxRow) -> _Run:
     return run
 
 
-def _context(res: Resources, session: AsyncSession, tenant_id: uuid.UUID, run: _Run) -> TaskContext:
+def _context(
+    res: Resources, session: AsyncSession, tenant_id: uuid.UUID, run: _Run, prepared: Any = None
+) -> TaskContext:
     return TaskContext(
         session=session,
+        prepared=prepared,
         tenant_id=tenant_id,
         row_id=run.row_id,
         attempt=run.attempts,
@@ -128,6 +135,35 @@ def _context(res: Resources, session: AsyncSession, tenant_id: uuid.UUID, run: _
         mailer=res.mailer,
         state=res.state,
     )
+
+
+_UNPREPARED = object()
+
+
+def _needs_preparing(run: _Run, prepared: Any) -> bool:
+    return prepared is _UNPREPARED and run.dead is None and get_outbox_preparer(run.topic) is not None
+
+
+async def _prepare_outside(res: Resources, tenant_id: uuid.UUID, run: _Run) -> Any:
+    """The topic's preparer, outside any transaction (it never raises; a bug in one is logged)."""
+    preparer = get_outbox_preparer(run.topic)
+    if preparer is None or run.dead is not None:
+        return None
+    ctx = WorkContext(
+        tenant_id=tenant_id,
+        row_id=run.row_id,
+        attempt=run.attempts,
+        settings=res.settings,
+        keys=res.keys,
+        db=res.db,
+        mailer=res.mailer,
+        state=res.state,
+    )
+    try:
+        return await preparer(ctx, run.data)
+    except Exception:  # the handler then runs with nothing prepared
+        log.exception("outbox row %s (%s): its preparer failed", run.row_id, run.topic)
+        return None
 
 
 def _dead(run: _Run, reason: str) -> tuple[str, dict[str, Any]]:
@@ -187,28 +223,41 @@ def _count(run: _Run, status: str) -> str:
     return status
 
 
-async def _process_locked(res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUID) -> str | None:
+async def _process_locked(
+    res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUID, prepared: Any = _UNPREPARED
+) -> str | None:
     async with res.db.tenant_session(tenant_id, write=True) as session, session.begin():
         row = await _load(session, row_id, lock=True)
         if row is None or row.status != OutboxStatus.DISPATCHED:
             # Gone, done, dead, or put back to pending by a newer run: a duplicate or stale message.
             return _status(row, tenant_id, row_id)
         run = _prepare(res, row)
-        if run.dead is not None:
-            status, values = _dead(run, run.dead)
+        if not _needs_preparing(run, prepared):
+            return await _run_locked(res, session, tenant_id, run, prepared)
+    # Prepared with the lock released and the transaction ended, then locked and checked afresh.
+    return await _process_locked(res, tenant_id, row_id, await _prepare_outside(res, tenant_id, run))
+
+
+async def _run_locked(
+    res: Resources, session: AsyncSession, tenant_id: uuid.UUID, run: _Run, prepared: Any
+) -> str:
+    row_id = run.row_id
+    prepared = None if prepared is _UNPREPARED else prepared
+    if run.dead is not None:
+        status, values = _dead(run, run.dead)
+    else:
+        assert run.handler is not None
+        try:
+            async with session.begin_nested():
+                await run.handler(_context(res, session, tenant_id, run, prepared), run.row, run.data)
+        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded and retried, never lost
+            status, values = _failed(res, run, exc)
         else:
-            assert run.handler is not None
-            try:
-                async with session.begin_nested():
-                    await run.handler(_context(res, session, tenant_id, run), row, run.data)
-            except Exception as exc:  # noqa: BLE001 - any handler failure is recorded and retried, never lost
-                status, values = _failed(res, run, exc)
-            else:
-                status, values = _done()
-                chaos.point("after_provider_before_commit", run.topic)  # off unless tests/chaos set it
-        await _finish(session, row_id, **values)
-        await _push_siblings(session, run, values)
-        return _count(run, status)
+            status, values = _done()
+            chaos.point("after_provider_before_commit", run.topic)  # off unless tests/chaos set it
+    await _finish(session, row_id, **values)
+    await _push_siblings(session, run, values)
+    return _count(run, status)
 
 
 async def _process_single_writer(res: Resources, tenant_id: uuid.UUID, row_id: uuid.UUID) -> str | None:
@@ -217,6 +266,7 @@ async def _process_single_writer(res: Resources, tenant_id: uuid.UUID, row_id: u
     if row is None or row.status != OutboxStatus.DISPATCHED:
         return _status(row, tenant_id, row_id)
     run = _prepare(res, row)
+    prepared = await _prepare_outside(res, tenant_id, run)
     async with res.db.tenant_session(tenant_id, write=True) as session:
         if run.dead is not None:
             status, values = _dead(run, run.dead)
@@ -224,7 +274,7 @@ async def _process_single_writer(res: Resources, tenant_id: uuid.UUID, row_id: u
             assert run.handler is not None
             try:
                 # No transaction yet: the handler's first statement begins it (and takes the write lock).
-                await run.handler(_context(res, session, tenant_id, run), row, run.data)
+                await run.handler(_context(res, session, tenant_id, run, prepared), row, run.data)
             except Exception as exc:  # noqa: BLE001 - any handler failure is recorded and retried, never lost
                 await session.rollback()
                 status, values = _failed(res, run, exc)

@@ -2,11 +2,17 @@
 
 The model is only asked which tool to call and with which arguments (``tools`` + ``tool_choice=auto``);
 what it returns is handed to the assistant's tool layer, which decides. Any failure (HTTP error, timeout,
-unreadable answer) raises ``ModelError`` and the assistant falls back to its deterministic help.
+unreadable answer) raises ``ModelError`` and the assistant falls back to its deterministic help. The
+timeout bounds the whole call (connecting, waiting, reading), not each read: a server that trickles bytes
+or never answers costs at most ``timeout`` seconds.
+
+A tenant's model is never asked inside a database transaction: ``integrations.llm.turns`` defers the
+question out of the message's transaction and caps the calls a tenant has in flight.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -40,12 +46,15 @@ class OpenAICompatibleModel:
     ) -> Mapping[str, Any] | None:
         body = {"model": self.model, "messages": list(messages), "tools": list(tools), "tool_choice": "auto"}
         try:
-            response = await self.client.post(
-                self.url,
-                json=body,
-                headers={"Authorization": f"Bearer {self.api_key}"},
-                timeout=self.timeout,
-            )
+            async with asyncio.timeout(self.timeout):
+                response = await self.client.post(
+                    self.url,
+                    json=body,
+                    headers={"Authorization": f"Bearer {self.api_key}"},
+                    timeout=self.timeout,
+                )
+        except TimeoutError:
+            raise ModelError(f"model did not answer within {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise ModelError(f"model request failed: {type(exc).__name__}") from None
         if response.status_code != 200:

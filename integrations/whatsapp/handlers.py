@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from bizzly.crypto import KeyRing
-from bizzly.outbox import InboxEvent, OutboxRow, PermanentFailure, RetryLater
+from bizzly.outbox import InboxEvent, OutboxRow, PermanentFailure, RetryLater, add_outbox
+from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
-from bizzly.tasks import TaskContext, inbox_handler, outbox_handler
+from bizzly.tasks import TaskContext, WorkContext, inbox_handler, outbox_handler
 from domain.assistant import messages as assistant
+from domain.assistant.model_config import model_credentials
 from domain.assistant.service import handle_message, verified_customer
 from domain.connections.repository import Connections
 from domain.conversations import service as conversations
@@ -40,6 +42,7 @@ from integrations.connections import (
     record_success,
 )
 from integrations.llm import tenant_model
+from integrations.llm.turns import ModelAnswer, ModelQuestion, ModelSlots, Outcome, Probe, Replay, ask
 from integrations.whatsapp import payloads
 from integrations.whatsapp.checker import AUTH_CODES
 from integrations.whatsapp.client import CloudApi, GraphError
@@ -57,6 +60,9 @@ STATUS_WAIT_ATTEMPTS = 5
 THROTTLE_DELAY = timedelta(seconds=5)
 # last_success_at is refreshed at most this often: every send writing the connection row would contend.
 SUCCESS_REFRESH = timedelta(minutes=1)
+# A message the tenant's model will answer; it waits this long between looks for a free model slot.
+MODEL_TURN_TOPIC = "assistant.model_turn"
+MODEL_BUSY_RETRY = timedelta(seconds=1)
 
 
 def _time(value: Any) -> datetime | None:
@@ -107,24 +113,137 @@ def _rendered(reply: assistant.Reply) -> conversations.Reply:
     )
 
 
+class _AskedTheModel(Exception):
+    """Rolls back a turn that asked the tenant's model: it is answered by a model turn instead."""
+
+
 async def hand_to_assistant(ctx: TaskContext, conversation: Conversation, message: Message) -> None:
-    """The assistant decides the replies; each is queued through the outbox in this transaction."""
+    """The assistant decides the replies; each is queued through the outbox in this transaction.
+
+    The deterministic understanding answers here. A message it leaves to the tenant's model is never asked
+    about in this transaction: the turn is rolled back and an ``assistant.model_turn`` row takes the
+    question out of it (``integrations.llm.turns``)."""
+    inbound = _read(message)
+    probe = Probe() if await model_credentials(ctx.session, keys=ctx.keys) is not None else None
+    message_id = message.id
+    try:
+        async with ctx.session.begin_nested():
+            replies = await _answer(ctx, conversation, inbound, model=probe)
+            if probe is not None and probe.question is not None:
+                raise _AskedTheModel(probe.question)
+    except _AskedTheModel as asked:
+        question: ModelQuestion = asked.args[0]
+        await add_outbox(
+            ctx.session,
+            topic=MODEL_TURN_TOPIC,
+            # Encrypted: the customer's words (a typed code, even, that verifies before the model's turn).
+            keys=ctx.keys,
+            payload={
+                "message_id": str(message_id),
+                "inbound": {"kind": inbound.kind, "text": inbound.text, "reply_id": inbound.reply_id},
+                "question": question.to_json(),
+                "queued_at": clock.now().isoformat(),
+            },
+        )
+        return
+    await _queue(ctx, conversation, replies)
+
+
+async def _ask_the_model(ctx: WorkContext, data: dict[str, Any]) -> ModelAnswer:
+    """An ``assistant.model_turn``'s model call, outside any transaction: the credentials are read in a
+    short read-only session that is closed before the call."""
+    question = ModelQuestion.from_json(data.get("question"))
+    if question is None:
+        return ModelAnswer.failed("the model turn carries no question")
+    http = ctx.shared("llm.http", httpx.AsyncClient)
+    async with ctx.db.tenant_session(ctx.tenant_id, write=False) as session:
+        model = await tenant_model(
+            session, keys=ctx.keys, client=http, timeout_seconds=ctx.settings.assistant_model_timeout_seconds
+        )
+    if model is None:
+        return ModelAnswer.failed("the business removed its model")
+    slots = ctx.shared("llm.slots", lambda: ModelSlots(ctx.settings.assistant_model_concurrency))
+    answer = await ask(model, question, slots=slots, tenant_id=ctx.tenant_id)
+    if answer.outcome is Outcome.BUSY and _waited(data) >= ctx.settings.assistant_model_timeout_seconds:
+        # Waited as long as one call may take: answer without the model rather than keep the customer.
+        return ModelAnswer.failed("the business's model stayed busy")
+    return answer
+
+
+def _waited(data: dict[str, Any]) -> float:
+    try:
+        queued_at = datetime.fromisoformat(str(data["queued_at"]))
+    except (KeyError, ValueError):
+        return float("inf")
+    return (clock.now() - queued_at).total_seconds()
+
+
+@outbox_handler(MODEL_TURN_TOPIC, prepare=_ask_the_model)
+async def model_turn(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> None:
+    """The message's turn again, in this row's transaction, with the model's answer (``ctx.prepared``)."""
+    answer = ctx.prepared if isinstance(ctx.prepared, ModelAnswer) else ModelAnswer.failed("not prepared")
+    if answer.outcome is Outcome.BUSY:
+        # The tenant's model slots are taken: wait without holding a worker (not counted as an attempt).
+        raise RetryLater(clock.now() + MODEL_BUSY_RETRY, "the business's model is busy")
+    question = ModelQuestion.from_json(data.get("question"))
+    try:
+        message_id = uuid.UUID(str(data["message_id"]))
+    except (KeyError, ValueError) as exc:
+        raise PermanentFailure("assistant.model_turn payload lacks a valid message_id") from exc
+    repo = Conversations(ctx.session)
+    message = await repo.message(message_id)
+    if message is None or question is None:
+        return  # erased meanwhile: nothing left to answer
+    conversation = await repo.get(message.conversation_id)
+    assert conversation is not None  # the foreign key
+    replies = await _answer(ctx, conversation, _inbound_of(data, message), model=Replay(question, answer))
+    await _queue(ctx, conversation, replies)
+
+
+def _inbound_of(data: dict[str, Any], message: Message) -> assistant.Inbound:
+    """The message as the assistant first read it (its log copy may have had a code taken out)."""
+    kept = data.get("inbound")
+    if isinstance(kept, dict) and kept.get("kind") in ("text", "interactive"):
+        text, reply_id = kept.get("text"), kept.get("reply_id")
+        return assistant.Inbound(
+            kind=kept["kind"],
+            text=text if isinstance(text, str) else None,
+            reply_id=reply_id if isinstance(reply_id, str) else None,
+        )
+    return _inbound(message)
+
+
+async def _answer(
+    ctx: TaskContext, conversation: Conversation, inbound: assistant.Inbound, *, model: LanguageModel | None
+) -> list[assistant.Reply]:
     connection = await _connection_for(ctx, conversation)
     otp_template = config_of(connection).get("otp_template_name") if connection is not None else None
-    replies = await assistant_replies(
+    return await _turn(
         ctx.session,
         tenant_id=ctx.tenant_id,
         keys=ctx.keys,
         settings=ctx.settings,
         conversation=conversation,
-        message=message,
+        inbound=inbound,
         channel=assistant.ChannelInfo(otp_template_name=otp_template or None),
-        http=ctx.shared("llm.http", httpx.AsyncClient),
+        model=model,
     )
+
+
+async def _queue(ctx: TaskContext, conversation: Conversation, replies: list[assistant.Reply]) -> None:
     for reply in replies:
         await conversations.queue_reply(
             ctx.session, keys=ctx.keys, conversation=conversation, reply=_rendered(reply)
         )
+
+
+def _read(message: Message) -> assistant.Inbound:
+    """The message for the assistant; a typed code is then taken out of the message log (the assistant
+    compares it, then it is gone)."""
+    inbound = _inbound(message)
+    if assistant.is_code_attempt(message.body):
+        message.body = assistant.redact_codes(message.body or "")
+    return inbound
 
 
 async def assistant_replies(
@@ -138,14 +257,9 @@ async def assistant_replies(
     channel: assistant.ChannelInfo,
     http: httpx.AsyncClient | None = None,
 ) -> list[assistant.Reply]:
-    """The assistant's replies to a stored inbound message; redacts a typed code from the log and records
-    who the conversation is verified as. (``bizzly chat`` prints these instead of sending them.)"""
-    inbound = _inbound(message)
-    if assistant.is_code_attempt(message.body):
-        # A typed code is never kept in the message log (the assistant compares it, then it is gone).
-        message.body = assistant.redact_codes(message.body or "")
-    sender = _sender(conversation)
-    # The tenant's own language model, if it configured one (``http``: the worker loop's shared client).
+    """``bizzly chat``'s turn: the replies to a stored inbound message, the tenant's model (through
+    ``http``) asked directly -- one person at a terminal, so there is no one else to hold up."""
+    inbound = _read(message)
     model = (
         await tenant_model(
             session, keys=keys, client=http, timeout_seconds=settings.assistant_model_timeout_seconds
@@ -153,6 +267,31 @@ async def assistant_replies(
         if http is not None
         else None
     )
+    return await _turn(
+        session,
+        tenant_id=tenant_id,
+        keys=keys,
+        settings=settings,
+        conversation=conversation,
+        inbound=inbound,
+        channel=channel,
+        model=model,
+    )
+
+
+async def _turn(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    keys: KeyRing,
+    settings: Settings,
+    conversation: Conversation,
+    inbound: assistant.Inbound,
+    channel: assistant.ChannelInfo,
+    model: LanguageModel | None,
+) -> list[assistant.Reply]:
+    """The assistant's replies; records who the conversation is verified as."""
+    sender = _sender(conversation)
     replies = await handle_message(
         session,
         tenant_id=tenant_id,
