@@ -6,7 +6,8 @@
 
 ``POST /v1/chat/completions`` answers like OpenAI's chat completions: a ``tool_calls`` message for a
 scripted tool call, plain content otherwise. It can be scripted to misbehave: an HTTP error, a body that
-is not JSON, arguments that are not JSON, a slow answer. A wrong API key gets OpenAI's 401.
+is not JSON, arguments that are not JSON, a slow answer (``Answer(delay=)``), or -- ``model.hang = True`` --
+no answer at all: every request then waits until the server stops. A wrong API key gets OpenAI's 401.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 API_KEY = "sk-test-fake-model-key"
@@ -31,7 +32,8 @@ API_KEY = "sk-test-fake-model-key"
 @dataclass(frozen=True)
 class Answer:
     """One scripted answer: a tool call (``name`` + raw ``arguments`` text), plain ``content``, an HTTP
-    ``status`` error, ``garbage`` (not JSON) or a ``delay`` first."""
+    ``status`` error, ``garbage`` (not JSON), a ``delay`` first, or ``trickle`` seconds of one blank a
+    tenth of a second before the body (each read is quick, the whole answer is not)."""
 
     name: str | None = None
     arguments: str = "{}"
@@ -39,6 +41,7 @@ class Answer:
     status: int = 200
     garbage: bool = False
     delay: float = 0.0
+    trickle: float = 0.0
 
 
 def tool_call(name: str, arguments: dict[str, Any]) -> Answer:
@@ -51,6 +54,9 @@ class ModelFake:
     api_key: str = API_KEY
     requests: list[dict[str, Any]] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
+    # Never answer: a dead model that still accepts connections (each request waits until shutdown).
+    hang: bool = False
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def script(self, *answers: Answer) -> None:
         self.answers.extend(answers)
@@ -63,6 +69,9 @@ class ModelFake:
                 {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error"}},
                 status_code=401,
             )
+        if self.hang:
+            await self.stopping.wait()
+            return JSONResponse({"error": {"message": "shutting down"}}, status_code=503)
         answer = self.answers.pop(0) if self.answers else Answer(content="How can I help?")
         if answer.delay:
             await asyncio.sleep(answer.delay)
@@ -85,18 +94,26 @@ class ModelFake:
                 }
             ]
             finish = "tool_calls"
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{len(self.requests)}",
-                "object": "chat.completion",
-                "model": body.get("model"),
-                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-            }
-        )
+        completion = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "model": body.get("model"),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
+        if answer.trickle:
+            return StreamingResponse(_trickled(answer.trickle, completion), media_type="application/json")
+        return JSONResponse(completion)
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
+
+
+async def _trickled(seconds: float, completion: dict[str, Any]) -> AsyncIterator[bytes]:
+    for _ in range(max(1, round(seconds * 10))):
+        yield b" "
+        await asyncio.sleep(0.1)
+    yield json.dumps(completion).encode()
 
 
 @asynccontextmanager
@@ -117,6 +134,7 @@ async def running_model_fake() -> AsyncIterator[ModelFake]:
     try:
         yield fake
     finally:
+        fake.stopping.set()
         server.should_exit = True
         await task
         sock.close()
