@@ -2,7 +2,7 @@
 
 1. In the message's transaction the assistant runs with a :class:`Probe` for its model: whatever the
    deterministic understanding reads is answered there and then. If the engine asks the model, the probe
-   records the question (a :class:`ModelQuestion`) and fails the call; the caller rolls that turn back and
+   records the question (a :class:`ModelQuestion`) and picks nothing; the caller rolls that turn back and
    queues the question instead (an encrypted outbox row), so nothing waits on the model with a lock held.
 2. :func:`ask`, outside any transaction, asks the model within its timeout, holding one of the tenant's
    :class:`ModelSlots` (``BIZZLY_ASSISTANT_MODEL_CONCURRENCY`` per process); with none free it answers
@@ -57,7 +57,8 @@ class ModelQuestion:
 
 
 class Probe:
-    """A ``LanguageModel`` that only records the first question it is asked and fails every call."""
+    """A ``LanguageModel`` that only records the first question it is asked and picks nothing (the turn
+    that asked is rolled back, so what the engine then does is never seen; nothing is logged as a fault)."""
 
     def __init__(self) -> None:
         self.question: ModelQuestion | None = None
@@ -67,7 +68,7 @@ class Probe:
     ) -> Mapping[str, Any] | None:
         if self.question is None:
             self.question = ModelQuestion.of(messages, tools)
-        raise ModelError("the model is asked outside the message's transaction")
+        return None
 
 
 class Outcome(StrEnum):

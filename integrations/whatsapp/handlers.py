@@ -25,7 +25,7 @@ from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
 from bizzly.tasks import TaskContext, WorkContext, inbox_handler, outbox_handler
 from domain.assistant import messages as assistant
-from domain.assistant.model_config import model_credentials
+from domain.assistant.model_config import assistant_model
 from domain.assistant.service import handle_message, verified_customer
 from domain.connections.repository import Connections
 from domain.conversations import service as conversations
@@ -124,12 +124,15 @@ async def hand_to_assistant(ctx: TaskContext, conversation: Conversation, messag
     about in this transaction: the turn is rolled back and an ``assistant.model_turn`` row takes the
     question out of it (``integrations.llm.turns``)."""
     inbound = _read(message)
-    probe = Probe() if await model_credentials(ctx.session, keys=ctx.keys) is not None else None
+    if await assistant_model(ctx.session) is None:
+        await _queue(ctx, conversation, await _answer(ctx, conversation, inbound, model=None))
+        return
+    probe = Probe()
     message_id = message.id
     try:
         async with ctx.session.begin_nested():
             replies = await _answer(ctx, conversation, inbound, model=probe)
-            if probe is not None and probe.question is not None:
+            if probe.question is not None:
                 raise _AskedTheModel(probe.question)
     except _AskedTheModel as asked:
         question: ModelQuestion = asked.args[0]
