@@ -40,3 +40,8 @@ SCHEDULER_TICKS = Counter(
     "Scheduler ticks fired by this process, by job.",
     ["job"],
 )
+ASSISTANT_MODEL_CALLS = Counter(
+    "bizzly_assistant_model_calls",
+    "Questions for a business's own language model, by outcome (answered, failed, busy: its slots taken).",
+    ["outcome"],
+)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bizzly.metrics import ASSISTANT_MODEL_CALLS
 from bizzly.ports import LanguageModel
 from integrations.llm import ModelError
 
@@ -142,9 +143,14 @@ async def ask(
     tenant already has ``slots.limit`` calls in flight. Never raises for the model's faults."""
     with slots.take(tenant_id) as free:
         if not free:
-            return ModelAnswer(outcome=Outcome.BUSY)
-        try:
-            choice = await model.choose_tool(question.messages, question.tools)
-        except ModelError as exc:
-            return ModelAnswer.failed(str(exc))
-        return ModelAnswer(outcome=Outcome.ANSWERED, choice=choice)
+            answer = ModelAnswer(outcome=Outcome.BUSY)
+        else:
+            try:
+                answer = ModelAnswer(
+                    outcome=Outcome.ANSWERED,
+                    choice=await model.choose_tool(question.messages, question.tools),
+                )
+            except ModelError as exc:
+                answer = ModelAnswer.failed(str(exc))
+    ASSISTANT_MODEL_CALLS.labels(outcome=answer.outcome.value).inc()
+    return answer

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from integrations.llm import ModelError
 from integrations.llm.turns import ModelAnswer, ModelQuestion, ModelSlots, Outcome, Probe, Replay, ask
@@ -59,11 +60,13 @@ async def test_a_tenants_calls_beyond_its_slots_are_busy_and_other_tenants_are_n
     model = SlowModel()
     tenant, other = uuid.uuid4(), uuid.uuid4()
     question = ModelQuestion.of(MESSAGES, TOOLS)
+    busy_before = _calls("busy")
     first = asyncio.create_task(ask(model, question, slots=slots, tenant_id=tenant))
     await asyncio.sleep(0)
     assert slots.in_flight(tenant) == 1
     assert (await ask(model, question, slots=slots, tenant_id=tenant)).outcome is Outcome.BUSY
     assert model.calls == 1  # the busy one never reached the model
+    assert _calls("busy") == busy_before + 1
     second = asyncio.create_task(ask(model, question, slots=slots, tenant_id=other))
     await asyncio.sleep(0)
     assert model.calls == 2
@@ -71,3 +74,7 @@ async def test_a_tenants_calls_beyond_its_slots_are_busy_and_other_tenants_are_n
     assert (await first).choice == CHOICE
     assert (await second).outcome is Outcome.ANSWERED
     assert slots.in_flight(tenant) == slots.in_flight(other) == 0
+
+
+def _calls(outcome: str) -> float:
+    return REGISTRY.get_sample_value("bizzly_assistant_model_calls_total", {"outcome": outcome}) or 0.0
