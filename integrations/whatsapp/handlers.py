@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from bizzly.crypto import KeyRing
-from bizzly.outbox import InboxEvent, OutboxRow, PermanentFailure, RetryLater, add_outbox
+from bizzly.db.tenancy import session_tenant
+from bizzly.outbox import InboxEvent, OutboxRow, OutboxStatus, PermanentFailure, RetryLater, add_outbox
 from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
 from bizzly.tasks import TaskContext, WorkContext, inbox_handler, outbox_handler
@@ -60,7 +62,8 @@ STATUS_WAIT_ATTEMPTS = 5
 THROTTLE_DELAY = timedelta(seconds=5)
 # last_success_at is refreshed at most this often: every send writing the connection row would contend.
 SUCCESS_REFRESH = timedelta(minutes=1)
-# A message the tenant's model will answer; it waits this long between looks for a free model slot.
+# A message the tenant's model will answer. One that finds the tenant's model slots taken waits (woken when
+# one comes free, else at the end of its wait) and never sooner than this.
 MODEL_TURN_TOPIC = "assistant.model_turn"
 MODEL_BUSY_RETRY = timedelta(seconds=1)
 
@@ -173,12 +176,41 @@ async def _ask_the_model(ctx: WorkContext, data: dict[str, Any]) -> ModelAnswer:
     return answer
 
 
-def _waited(data: dict[str, Any]) -> float:
+def _queued_at(data: dict[str, Any]) -> datetime:
     try:
         queued_at = datetime.fromisoformat(str(data["queued_at"]))
     except (KeyError, ValueError):
-        return float("inf")
-    return (clock.now() - queued_at).total_seconds()
+        return datetime.min.replace(tzinfo=UTC)
+    return queued_at if queued_at.tzinfo else queued_at.replace(tzinfo=UTC)
+
+
+def _waited(data: dict[str, Any]) -> float:
+    return (clock.now() - _queued_at(data)).total_seconds()
+
+
+async def _wake_next_waiting(session: AsyncSession) -> None:
+    """A model slot of this tenant is free again: the longest-waiting model turn (parked by a busy
+    ``RetryLater``) runs now instead of at the end of its wait. One row: one slot came free."""
+    tenant_id = session_tenant(session.sync_session)
+    now = clock.now()
+    waiting = (
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.tenant_id == tenant_id,
+            OutboxRow.topic == MODEL_TURN_TOPIC,
+            OutboxRow.status == OutboxStatus.PENDING,
+            OutboxRow.available_at > now,
+        )
+        .order_by(OutboxRow.available_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.tenant_id == tenant_id, OutboxRow.id == waiting)
+        .values(available_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @outbox_handler(MODEL_TURN_TOPIC, prepare=_ask_the_model)
@@ -186,8 +218,12 @@ async def model_turn(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> 
     """The message's turn again, in this row's transaction, with the model's answer (``ctx.prepared``)."""
     answer = ctx.prepared if isinstance(ctx.prepared, ModelAnswer) else ModelAnswer.failed("not prepared")
     if answer.outcome is Outcome.BUSY:
-        # The tenant's model slots are taken: wait without holding a worker (not counted as an attempt).
-        raise RetryLater(clock.now() + MODEL_BUSY_RETRY, "the business's model is busy")
+        # The tenant's model slots are taken: wait without holding a worker (not counted as an attempt),
+        # until a finished model turn wakes this row or, at the latest, until it waited one timeout.
+        wait = timedelta(seconds=ctx.settings.assistant_model_timeout_seconds)
+        at = max(_queued_at(data) + wait, clock.now() + MODEL_BUSY_RETRY)
+        raise RetryLater(at, "waiting for a free slot of the business's model")
+    await _wake_next_waiting(ctx.session)
     question = ModelQuestion.from_json(data.get("question"))
     try:
         message_id = uuid.UUID(str(data["message_id"]))

@@ -26,7 +26,7 @@ import pytest
 from domain.assistant import texts
 from tests.conftest import TEST_DB, TEST_KEY, make_settings
 from tests.fakes.meta import MetaFake, text_message
-from tests.fakes.model import API_KEY, ModelFake, running_model_fake
+from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake
 from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, Business, business
 from tests.support.customers import create_customer
 from tests.support.graphql import GraphQLClient
@@ -215,3 +215,29 @@ async def test_a_model_that_never_answers_delays_no_other_tenant(
         await asyncio.sleep(0.05)
     for wa_id in strangers:
         assert [r["text"]["body"] for r in _replies_to(meta, wa_id)] == [texts.NO_ACCOUNT]
+
+
+async def test_a_message_beyond_the_tenants_model_slots_waits_and_gets_the_models_answer(
+    gql: GraphQLClient, http: httpx.AsyncClient, meta: MetaFake, model: ModelFake, worker: None
+) -> None:
+    biz = await _salon(gql, meta, "busy-salon")
+    await _configure_model(gql, biz, model)
+    # A healthy but slow model, one slot: the second customer's question waits for the first one's.
+    model.script(*[Answer(name="list_services", delay=1.0)] * 2)
+    customers = ["447700800001", "447700800002"]
+    for wa_id in customers:
+        await _post(http, meta, biz, wa_id, FREE_TEXT)
+    started = time.monotonic()
+    while not model.requests:
+        assert time.monotonic() - started < 30, "the model was never asked"
+        await asyncio.sleep(0.02)
+    first_asked = time.monotonic()
+    while not all(_replies_to(meta, wa_id) for wa_id in customers):
+        assert time.monotonic() - first_asked < 4 * MODEL_TIMEOUT, "a customer got no answer"
+        await asyncio.sleep(0.02)
+    # Woken when the first call finished, not at the end of its wait (a timeout after it was queued).
+    assert time.monotonic() - first_asked < 0.8 * MODEL_TIMEOUT
+    services = "Our services:\n- Haircut: GBP 25.00 (1 h)"
+    for wa_id in customers:
+        assert [r["text"]["body"] for r in _replies_to(meta, wa_id)] == [services]
+    assert len(model.requests) == 2
