@@ -1,7 +1,7 @@
-"""A fresh clone stands alone: ``git clone`` of this commit into an empty folder (nothing beside it: no
-``../shared``), then the contract test and a representative slice (isolation, a WhatsApp webhook end to end,
-the outbox relay, a real Redis) run there on PostgreSQL, with the configured servers pointed at closed ports
-so that the clone's own conftest starts a private PostgreSQL and Redis and stops them after.
+"""A fresh clone stands alone: ``git clone`` of this commit into an empty folder (nothing beside it), then
+the contract test and a representative slice (isolation, a WhatsApp webhook end to end, the outbox relay,
+a real Redis) run there on PostgreSQL, with the configured servers pointed at closed ports so that the
+clone's own conftest starts a private PostgreSQL and Redis and stops them after.
 
 The clone's tests run with this interpreter (the venv ``make install`` built) from the clone's folder: what
 they import is the clone's code, not this checkout's (checked first).
