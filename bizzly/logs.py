@@ -282,4 +282,9 @@ def configure_logging(level: str = "INFO", *, stream: TextIO | None = None) -> l
     # the whole process is at DEBUG.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+    # Alembic logs one "setup plugin ..." line at INFO per built-in autogenerate plugin when it is imported:
+    # seven lines of noise on every `migrate` and `demo` (the revisions it runs stay at INFO).
+    logging.getLogger("alembic.runtime.plugins").setLevel(
+        logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    )
     return handler

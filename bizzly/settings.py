@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Path(".bizzly")
 
-    # Three database roles (DESIGN.md section 3). On SQLite all three default to the same file.
+    # Three database roles (docs/design.md section 3). On SQLite all three default to the same file.
     database_url: str = ""
     database_owner_url: str = ""
     maintenance_database_url: str = ""
@@ -72,8 +72,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=12, ge=1)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
-    # Retention (DESIGN.md section 7; run hourly per tenant by the scheduler): WhatsApp messages and stored
-    # webhooks older than this are deleted, auth events after their own period, in batches of this many rows.
+    # Retention (docs/design.md section 7; run hourly per tenant by the scheduler): WhatsApp messages and
+    # stored webhooks older than this are deleted, auth events after their own period, in batches of this
+    # many rows.
     message_retention_days: int = Field(default=30, ge=1)
     auth_event_retention_days: int = Field(default=90, ge=1)
     retention_batch_size: int = Field(default=5000, ge=1, le=50_000)

@@ -71,7 +71,7 @@ def staff_can(info: Info, permission: Permission) -> bool:
 
 
 def staff(permission: Permission) -> type[BasePermission]:
-    """A permission class for one cell of DESIGN.md's table."""
+    """A permission class for one cell of docs/design.md's table."""
     return type(f"Staff_{permission.name}", (_StaffPermission,), {"permission": permission})
 
 

@@ -15,6 +15,7 @@ from strawberry.asgi import GraphQL
 from bizzly.logs import bind_tenant
 from domain.catalog.text import storable_text
 from graphql_api.context import TENANT_HEADER, AppServices, Context, authenticate
+from graphql_api.graphiql import graphiql_html
 from graphql_api.storable_text import MESSAGE as UNSTORABLE_TEXT
 
 
@@ -37,6 +38,10 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: strawberry.Schema, services: AppServices, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.services = services
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_html()  # its scripts and styles from this server, not a CDN
 
     def parse_json(self, data: str | bytes) -> Any:
         # Strawberry turns only JSONDecodeError into a 400; invalid UTF-8, nesting deeper than the decoder's

@@ -1,4 +1,4 @@
-"""DESIGN.md's permission table for staff roles, in one place."""
+"""docs/design.md's permission table for staff roles, in one place."""
 
 from __future__ import annotations
 

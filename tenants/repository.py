@@ -1,6 +1,6 @@
 """SQL for tenants, users, memberships and the auth records (sessions, refresh and action tokens, failures).
 
-Tenants, users, sessions and tokens are system tables (see ``RLS_EXEMPT`` and DESIGN.md section 3);
+Tenants, users, sessions and tokens are system tables (see ``RLS_EXEMPT`` and docs/design.md section 3);
 memberships are tenant data, so ``Memberships`` is built on a tenant-bound session, except the one read
 across tenants that log-in needs (``memberships_of_user``, on the maintenance session).
 """

@@ -3,6 +3,10 @@
 
 On PostgreSQL the app runs as the non-owner ``bizzly_app`` role, so row-level security is exercised; the
 owner (superuser) only creates the database and runs migrations.
+
+PostgreSQL and Redis are the configured ones when they answer, else private ones started for the session
+(``tests/support/services.py`` says which addresses and variables); RabbitMQ tests skip with the reason where
+no broker answers, and fail instead under ``BIZZLY_TEST_REQUIRE_RABBITMQ=1`` (``.ci/run``).
 """
 
 from __future__ import annotations
@@ -31,10 +35,9 @@ from bizzly.model_registry import import_all
 from bizzly.settings import Settings
 from tests.fakes.smtp import SmtpFake, running_smtp_fake
 from tests.support.graphql import GraphQLClient
+from tests.support.services import AMQP_URL, PostgresAddress, TestServices, url_reachable
 
 TEST_DB = os.environ.get("BIZZLY_TEST_DB", "sqlite")
-PG_HOST = os.environ.get("BIZZLY_TEST_PG_HOST", "127.0.0.1")
-PG_SUPERUSER = os.environ.get("BIZZLY_TEST_PG_SUPERUSER", "postgres")
 TEST_KEY = "test-key-" + "k" * 40
 
 
@@ -59,6 +62,35 @@ def _guarded_connect(self: socket.socket, address: Any) -> Any:
 socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
 
 
+# --- PostgreSQL, Redis, RabbitMQ ----------------------------------------------------------------------
+
+SERVICES = TestServices()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Test modules read BIZZLY_TEST_REDIS_URL when imported: a private Redis, if one is needed, must be
+    # known before collection. It starts in well under a second.
+    os.environ["BIZZLY_TEST_REDIS_URL"] = SERVICES.redis_url()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    SERVICES.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    private = SERVICES.private
+    if private:
+        terminalreporter.write_line(f"started for this run and stopped: a private {' and '.join(private)}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("rabbitmq") and not url_reachable(AMQP_URL):
+        reason = f"no RabbitMQ at {AMQP_URL} (start one, or set BIZZLY_TEST_AMQP_URL)"
+        if os.environ.get("BIZZLY_TEST_REQUIRE_RABBITMQ") == "1":
+            pytest.fail(reason + ", and BIZZLY_TEST_REQUIRE_RABBITMQ=1 forbids skipping", pytrace=False)
+        pytest.skip(reason)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if TEST_DB == "postgresql":
         return
@@ -71,13 +103,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- database -----------------------------------------------------------------------------------------
 
 
-def _pg_url(user: str, db: str, password: str | None = None) -> str:
-    auth = f"{user}:{password}" if password else user
-    return f"postgresql+asyncpg://{auth}@{PG_HOST}/{db}"
-
-
-async def _pg_admin(sql: str) -> None:
-    engine = make_engine(_pg_url(PG_SUPERUSER, "postgres"), null_pool=True)
+async def _pg_admin(pg: PostgresAddress, sql: str) -> None:
+    engine = make_engine(pg.url(pg.superuser, "postgres"), null_pool=True)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(sql))
@@ -88,13 +115,14 @@ async def _pg_admin(sql: str) -> None:
 def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     data_dir = tmp_path_factory.mktemp("bizzly-data")
     if TEST_DB == "postgresql":
+        pg = SERVICES.postgres()
         name = f"bizzly_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(_pg_admin(pg, f'CREATE DATABASE "{name}"'))
         values = {
             "data_dir": str(data_dir),
-            "database_owner_url": _pg_url(PG_SUPERUSER, name),
-            "database_url": _pg_url("bizzly_app", name, "bizzly_app"),
-            "maintenance_database_url": _pg_url("bizzly_maint", name, "bizzly_maint"),
+            "database_owner_url": pg.url(pg.superuser, name),
+            "database_url": pg.url("bizzly_app", name, "bizzly_app"),
+            "maintenance_database_url": pg.url("bizzly_maint", name, "bizzly_maint"),
         }
     else:
         url = f"sqlite+aiosqlite:///{Path(data_dir) / 'test.db'}"
@@ -107,11 +135,8 @@ def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
     migrate(Settings(env="test", secret_keys=TEST_KEY, **values))  # type: ignore[arg-type]
     yield values
     if TEST_DB == "postgresql":
-        asyncio.run(
-            _pg_admin(
-                f'DROP DATABASE IF EXISTS "{values["database_owner_url"].rsplit("/", 1)[1]}" WITH (FORCE)'
-            )
-        )
+        name = values["database_owner_url"].rsplit("/", 1)[1]
+        asyncio.run(_pg_admin(SERVICES.postgres(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def make_settings(database_settings: dict[str, str], **overrides: Any) -> Settings:

@@ -1,2 +1,2 @@
 """A tenant's connections to providers (WhatsApp, HubSpot, Google Analytics) and the routing keys that
-send a provider's webhooks to the right tenant (DESIGN.md section 6)."""
+send a provider's webhooks to the right tenant (docs/design.md section 6)."""

@@ -1,1 +1,1 @@
-"""Conversations with customers on a messaging channel and their message log (DESIGN.md section 7)."""
+"""Conversations with customers on a messaging channel and their message log (docs/design.md section 7)."""

@@ -1,4 +1,4 @@
-"""Retention: what is kept how long, purged per tenant in bounded batches (DESIGN.md sections 3, 7).
+"""Retention: what is kept how long, purged per tenant in bounded batches (docs/design.md sections 3, 7).
 
 - WhatsApp messages (bodies included) and stored webhooks: ``BIZZLY_MESSAGE_RETENTION_DAYS`` (30).
 - Auth events: ``BIZZLY_AUTH_EVENT_RETENTION_DAYS`` (90).

@@ -1,7 +1,7 @@
 """An async client for the parts of Meta's WhatsApp Cloud API that Bizzly uses (httpx).
 
 Errors come back as ``GraphError`` with Meta's ``error.code`` and the HTTP status, so callers decide how to
-retry from the code (DESIGN.md section 5), never from the message text.
+retry from the code (docs/design.md section 5), never from the message text.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Background work for WhatsApp: inbox events become conversation messages (and go to the assistant);
 statuses move outbound messages forward; ``whatsapp.send`` rows are sent through the Cloud API.
 
-Send failures (DESIGN.md section 5): 131047 (the 24-hour window has closed) sends the reply's fallback
+Send failures (docs/design.md section 5): 131047 (the 24-hour window has closed) sends the reply's fallback
 template or records the failure, never retries as is; 130429 / 131056 / HTTP 429 push the tenant's WhatsApp
 rows to later (``RetryLater``); 190 and the other token codes mark the connection ``needs_reauth``; 5xx and
 network errors retry with backoff; anything else is recorded on the message.

@@ -1,4 +1,4 @@
-"""DESIGN.md's permission table, cell by cell, for every accounts operation and every kind of caller.
+"""docs/design.md's permission table, cell by cell, for every accounts operation and every kind of caller.
 
 An allowed call works; a refused one gets FORBIDDEN (or UNAUTHENTICATED for an anonymous caller) as a
 top-level error and leaves every table of the database exactly as it was.

@@ -1,19 +1,14 @@
 """A private deployment for the chaos suite (and ``make bench``): PostgreSQL and Redis started here on free
-ports in a temporary directory, and ``bizzly serve`` / ``bizzly worker`` as subprocesses, each of which can
-be killed, stopped and started again.
-
-PostgreSQL's ``initdb`` refuses to run as root: as root, the server runs as the ``postgres`` OS user (with
-a directory it owns). ``fsync=off``: the suite kills processes, not the machine.
+ports in a temporary directory (``tests/support/services.py``: from the wheels ``make install`` brings), and
+``bizzly serve`` / ``bizzly worker`` as subprocesses, each of which can be killed, stopped and started again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,114 +17,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.services import PrivatePostgres, PrivateRedis, free_port, pg_bin
+
+__all__ = ["Deployment", "PrivatePostgres", "PrivateRedis", "Process", "free_port", "pg_bin"]
+
 REPO = Path(__file__).resolve().parents[2]
 BIZZLY = str(Path(sys.executable).with_name("bizzly"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pg_bin() -> Path | None:
-    """The newest PostgreSQL server binaries installed (``initdb``, ``pg_ctl``), if any."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
-    if found:
-        return Path(found[-1]).parent
-    on_path = shutil.which("initdb")
-    return Path(on_path).parent if on_path else None
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return command
-    return ["runuser", "-u", "postgres", "--", *command]
-
-
-class PrivatePostgres:
-    def __init__(self, root: Path) -> None:
-        binaries = pg_bin()
-        assert binaries is not None, "no PostgreSQL server binaries"
-        self.bin = binaries
-        self.dir = root / "pg"
-        self.port = free_port()
-        self.dir.mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(root, "postgres")
-            shutil.chown(self.dir, "postgres")
-        self.data = self.dir / "data"
-
-    def url(self, user: str = "postgres", password: str | None = None) -> str:
-        auth = f"{user}:{password}" if password else user
-        return f"postgresql+asyncpg://{auth}@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *args: str) -> None:
-        subprocess.run(
-            _as_postgres([str(self.bin / args[0]), *args[1:]]), check=True, capture_output=True, timeout=60
-        )
-
-    def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        self.start()
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", options, "-w", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
-
-    def close(self) -> None:
-        try:
-            self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
-
-
-class PrivateRedis:
-    def __init__(self, root: Path) -> None:
-        self.port = free_port()
-        self.dir = root
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis did not start")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 class Process:

@@ -1,5 +1,5 @@
-"""The adversarial suite of DESIGN.md section 3: no GraphQL operation reads or changes another tenant's data
-given its ids.
+"""The adversarial suite of docs/design.md section 3: no GraphQL operation reads or changes another tenant's
+data given its ids.
 
 Two businesses, A and B, each get one instance of every Node type (``tests/generic/factories.py``) through
 the API; B's ids are then collected from everything B's owner can list. As A's owner, and again as a

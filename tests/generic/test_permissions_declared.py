@@ -1,4 +1,4 @@
-"""DESIGN.md section 8: every resolver declares its permission, and CI fails if one does not.
+"""docs/design.md section 8: every resolver declares its permission, and CI fails if one does not.
 
 Walks the root types of the schema (Query, Mutation, Subscription), so every field added later is checked.
 Each field must name at least one guard of ``graphql_api.permissions`` (they refuse a bad bearer token

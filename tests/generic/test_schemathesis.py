@@ -1,4 +1,4 @@
-"""Fuzzing ``/graphql`` as an anonymous caller (DESIGN.md section 9: no request produces a 500 by its shape).
+"""Fuzzing ``/graphql`` as an anonymous caller (docs/design.md section 9: no request's shape gives a 500).
 
 Schemathesis generates queries and mutations for every root field of the schema, so fields added later
 are fuzzed without edits. The caller names an existing business with ``X-Bizzly-Tenant``.

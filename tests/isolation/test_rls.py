@@ -1,4 +1,4 @@
-"""Tenants are walled off in the database itself (DESIGN.md section 3).
+"""Tenants are walled off in the database itself (docs/design.md section 3).
 
 On PostgreSQL, as the app role: every table with ``tenant_id`` has row-level security enabled and forced
 (only ``RLS_EXEMPT`` differs), raw SQL in tenant A's session neither sees nor changes B's rows, and a pooled
@@ -246,7 +246,7 @@ async def test_a_session_bound_to_no_tenant_sees_no_tenant_rows_through_raw_sql(
 
 
 def test_foreign_keys_between_tenant_tables_carry_tenant_id() -> None:
-    """DESIGN 3: a row can never point at another tenant's row, because every key leads with tenant_id."""
+    """docs/design.md section 3: no row can point at another tenant's row: every key leads with tenant_id."""
     wrong = []
     for table in tenant_tables(Base.metadata):
         pk = [c.name for c in table.primary_key.columns]

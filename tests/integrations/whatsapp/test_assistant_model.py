@@ -190,7 +190,9 @@ async def test_bizzly_chat_asks_the_tenants_model_too(
         CliRunner().invoke, cli.app, args, input="got anything to make me look sharp for a wedding\n"
     )
     assert result.exit_code == 0, result.output
-    assert result.output == "Our services:\n- Haircut: GBP 25.00 (1 h)\n"
+    assert result.output == (
+        "> got anything to make me look sharp for a wedding\n< Our services:\n  - Haircut: GBP 25.00 (1 h)\n"
+    )
     (request,) = model.requests
     assert request["authorization"] == f"Bearer {API_KEY}"
 

@@ -196,7 +196,7 @@ async def test_only_a_worker_dying_after_metas_answer_sends_twice(
     gql: GraphQLClient, http: httpx.AsyncClient, meta: MetaFake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The named point: Meta accepted the send, the worker dies before its transaction commits. The row
-    # is retried, so that one reply goes out twice (at least once, DESIGN.md section 5); the others once.
+    # is retried, so that one reply goes out twice (at least once, docs/design.md section 5); the others once.
     biz = await business(gql, meta, "glow")
     await _inbound(http, meta, biz.numbers[0], 3)
     real = conversations.mark_sent
