@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import httpx
-
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
 from bizzly.ids import new_id
 from bizzly.settings import Settings
 from domain.assistant.messages import ChannelInfo, Reply
 from domain.conversations import service as conversations
+from integrations.outbound import GuardedClient
 from integrations.whatsapp.handlers import CHANNEL, assistant_replies
 from tenants.repository import TenantDirectory
 
@@ -35,7 +34,7 @@ async def chat(
     db = Database(settings, null_pool=True)
     wa_id = "".join(ch for ch in phone if ch.isdigit())
     # The client the tenant's own language model is called with, as a worker calls it.
-    http = httpx.AsyncClient()
+    http = GuardedClient(settings)
     try:
         async with db.public_session() as s:
             tenant_id = await TenantDirectory(s).id_for_slug(slug)

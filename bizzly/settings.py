@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bizzly.files import private_file
+
 _MIN_SECRET_LEN = 32
 
 
@@ -48,6 +50,8 @@ class Settings(BaseSettings):
     # /readyz: how long each check (database, broker) may take before the process is reported unready.
     health_timeout_seconds: float = Field(default=2.0, gt=0)
     graphiql: bool | None = None
+    # Schema introspection (__schema, __type): on by default except in production.
+    graphql_introspection: bool | None = None
 
     access_token_ttl_seconds: int = Field(default=900, ge=30)
     refresh_token_ttl_days: int = Field(default=30, ge=1)
@@ -111,6 +115,9 @@ class Settings(BaseSettings):
     hubspot_state_ttl_seconds: int = Field(default=600, ge=60)
     # How long the assistant waits for a tenant's language model before answering deterministically.
     assistant_model_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Hosts (names or addresses, comma-separated) that URLs a tenant sets (a model's base URL) may reach
+    # although they are not on the public internet: a model on the office network; the fakes in tests.
+    outbound_allowed_hosts: str = ""
 
     @field_validator("data_dir")
     @classmethod
@@ -132,6 +139,11 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def introspection_enabled(self) -> bool:
+        chosen = self.graphql_introspection
+        return chosen if chosen is not None else self.env != "production"
+
+    @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.env != "production"
 
@@ -149,9 +161,7 @@ class Settings(BaseSettings):
             raise SettingsError("BIZZLY_SECRET_KEYS is required in production")
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            private_file(path).write_text(secrets.token_urlsafe(48))
         return [path.read_text().strip()]
 
     def check_production(self) -> None:

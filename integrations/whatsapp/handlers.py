@@ -15,7 +15,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
@@ -40,6 +39,7 @@ from integrations.connections import (
     record_success,
 )
 from integrations.llm import tenant_model
+from integrations.outbound import GuardedClient
 from integrations.whatsapp import payloads
 from integrations.whatsapp.checker import AUTH_CODES
 from integrations.whatsapp.client import CloudApi, GraphError
@@ -119,7 +119,7 @@ async def hand_to_assistant(ctx: TaskContext, conversation: Conversation, messag
         conversation=conversation,
         message=message,
         channel=assistant.ChannelInfo(otp_template_name=otp_template or None),
-        http=ctx.shared("llm.http", httpx.AsyncClient),
+        http=ctx.shared("llm.http", lambda: GuardedClient(ctx.settings)),
     )
     for reply in replies:
         await conversations.queue_reply(
@@ -136,7 +136,7 @@ async def assistant_replies(
     conversation: Conversation,
     message: Message,
     channel: assistant.ChannelInfo,
-    http: httpx.AsyncClient | None = None,
+    http: GuardedClient | None = None,
 ) -> list[assistant.Reply]:
     """The assistant's replies to a stored inbound message; redacts a typed code from the log and records
     who the conversation is verified as. (``bizzly chat`` prints these instead of sending them.)"""
