@@ -33,7 +33,7 @@ def _mode(path: Path) -> int:
     ],
 )
 async def test_introspection_follows_the_setting(env: str, setting: bool | None, open_: bool) -> None:
-    settings = Settings(env=env, graphql_introspection=setting)  # type: ignore[arg-type]
+    settings = Settings(env=env, graphql_introspection=setting)
     result = await build_schema(settings).execute(INTROSPECTION)
     if open_:
         assert result.errors is None
