@@ -57,8 +57,14 @@ class Settings(BaseSettings):
     refresh_token_ttl_days: int = Field(default=30, ge=1)
     invitation_ttl_hours: int = Field(default=72, ge=1)
     password_reset_ttl_minutes: int = Field(default=60, ge=5)
+    # Failed log-ins one client address may make for one account in the window before it is refused (for
+    # all accounts together: four times as many). Other clients are not affected.
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Failures of one account from every address in the window after which each attempt on it waits
+    # login_account_delay_seconds (slowed, never locked: its owner's right password still works).
+    login_account_slow_after: int = Field(default=20, ge=1)
+    login_account_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     # WhatsApp verification codes issued per phone, and per tenant, in any rolling hour.
     otp_per_phone_per_hour: int = Field(default=5, ge=1)
     otp_per_tenant_per_hour: int = Field(default=500, ge=1)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +25,17 @@ from bizzly.errors import Conflict, DomainError, ErrorCode, Forbidden, Invalid, 
 from bizzly.ids import new_id
 from bizzly.settings import Settings
 from tenants import mail, passwords, validation
+from tenants.credentials import (
+    BAD_CREDENTIALS,
+    Outcome,
+    check_password,
+    consume_action_token,
+    issue_action_token,
+    issue_reset_link,
+    use_reset_link,
+)
 from tenants.models import (
     ActionKind,
-    ActionToken,
     AuthSession,
     Membership,
     RefreshToken,
@@ -46,26 +54,13 @@ from tenants.repository import (
     Users,
     memberships_of_user,
 )
-from tenants.throttle import LoginThrottle
 from tenants.tokens import AccessClaims, AccessTokens
 from tenants.validation import Problems
 
 T = TypeVar("T")
 
-# Many people share one address (an office, a phone carrier): it may fail this many times more than one email.
 _LOGIN_DIGEST = "login-failure"
-_BAD_CREDENTIALS = "The email or password is not right."
-# Reset emails one account may receive in an hour (further requests answer the same and send nothing).
-RESET_EMAILS_PER_HOUR = 3
 MAX_CLOSED_DATES = 1000
-
-
-@dataclass(frozen=True)
-class Outcome(Generic[T]):
-    """A result, or a refusal whose side effects (failure count, revocation) the caller must commit."""
-
-    value: T | None = None
-    error: DomainError | None = None
 
 
 @dataclass(frozen=True)
@@ -247,29 +242,6 @@ async def revoke_sessions(
 # --- emailed single-use links --------------------------------------------------------------------------
 
 
-def issue_action_token(
-    session: AsyncSession,
-    *,
-    kind: ActionKind,
-    tenant_id: uuid.UUID | None,
-    subject_id: uuid.UUID,
-    ttl: timedelta,
-) -> str:
-    """A single-use link token; only its hash is stored. Returns the plaintext to put in the email."""
-    token = random_token()
-    ActionTokens(session).add(
-        ActionToken(
-            id=new_id(),
-            kind=kind.value,
-            token_hash=token_hash(token),
-            tenant_id=tenant_id,
-            subject_id=subject_id,
-            expires_at=clock.now() + ttl,
-        )
-    )
-    return token
-
-
 async def action_token_target(session: AsyncSession, *, token: str) -> ActionTarget | None:
     """What a link token is for, None for a token we never issued (read only). A used or expired token
     still names its target: ``consume_action_token`` then says why it cannot be used."""
@@ -281,20 +253,6 @@ async def action_token_target(session: AsyncSession, *, token: str) -> ActionTar
     except ValueError:
         return None
     return ActionTarget(kind=kind, tenant_id=row.tenant_id, subject_id=row.subject_id)
-
-
-async def consume_action_token(session: AsyncSession, *, token: str, kind: ActionKind) -> ActionToken:
-    """Use a link token once; unknown, used, expired or of another kind is refused on field ``token``."""
-    repo = ActionTokens(session)
-    row = await repo.by_hash(token_hash(token))
-    if row is None or row.kind != kind.value or row.used_at is not None:
-        raise Invalid("This link is not valid or was already used. Ask for a new one.", field="token")
-    now = clock.now()
-    if row.expires_at <= now:
-        raise DomainError(ErrorCode.EXPIRED, "This link has expired. Ask for a new one.", field="token")
-    if not await repo.mark_used(row.id, now):
-        raise Invalid("This link was already used. Ask for a new one.", field="token")
-    return row
 
 
 # --- sign-up and log-in -----------------------------------------------------------------------------------
@@ -423,30 +381,27 @@ async def log_in(
         address = validation.email(email)
     except DomainError:
         address = email.strip().lower()  # no such account; still counted and answered the same way
-    throttle = LoginThrottle(
+    checked = await check_password(
         session,
         settings=settings,
         keys=keys,
         purpose=_LOGIN_DIGEST,
         scope="email",
-        email=address,
+        email_key=address,
+        password=password,
         client_ip=client_ip,
+        find=Users(session).by_email,
     )
-    refusal = await throttle.refusal()
-    if refusal is not None:
-        return Outcome(error=refusal)
-
-    user = await Users(session).by_email(address)
-    if not await passwords.verify_password(user.password_hash if user else None, password) or user is None:
-        await throttle.failed()
-        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS))
+    if checked.value is None:
+        return Outcome(error=checked.error)
+    user = checked.value
 
     tenants = await memberships_of_user(session, user.id)
     wanted = tenant_slug.strip().lower() if tenant_slug and tenant_slug.strip() else None
     if wanted is not None:
         tenants = [(m, t) for m, t in tenants if t.slug == wanted]
     if not tenants:
-        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS))
+        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS))
     if len(tenants) > 1:
         return Outcome(
             error=DomainError(
@@ -456,9 +411,6 @@ async def log_in(
             )
         )
     _, tenant = tenants[0]
-    await throttle.succeeded()
-    if user.password_hash and passwords.needs_rehash(user.password_hash):
-        user.password_hash = await passwords.hash_password(password)
     issued = start_session(
         session,
         tokens=tokens,
@@ -585,24 +537,16 @@ async def request_password_reset(
     if not tenants:
         return False
     _, tenant = tenants[0]
-    now = clock.now()
-    links = ActionTokens(session)
-    kind = ActionKind.STAFF_PASSWORD_RESET.value
-    # Anyone can ask for a reset of any address: a cap keeps that from flooding the person's inbox.
-    if await links.issued_since(kind=kind, subject_id=user.id, since=now - timedelta(hours=1)) >= (
-        RESET_EMAILS_PER_HOUR
-    ):
-        return False
-    # A new link replaces older ones: only the newest email works.
-    await links.retire(kind=kind, subject_id=user.id, at=now)
-    minutes = settings.password_reset_ttl_minutes
-    token = issue_action_token(
+    token = await issue_reset_link(
         session,
+        settings=settings,
         kind=ActionKind.STAFF_PASSWORD_RESET,
         tenant_id=tenant.id,
         subject_id=user.id,
-        ttl=timedelta(minutes=minutes),
     )
+    if token is None:
+        return False
+    minutes = settings.password_reset_ttl_minutes
     link = mail.dashboard_link(settings, "reset-password", token=token)
     subject, text = mail.reset_text(name=user.name, link=link, minutes=minutes)
     await mail.queue_email(session, keys=keys, to=user.email, subject=subject, text=text, tenant_id=tenant.id)
@@ -611,8 +555,7 @@ async def request_password_reset(
 
 async def reset_password(session: AsyncSession, *, token: str, password: str) -> User:
     """Set a staff user's new password from a reset link and end every log-in they have anywhere."""
-    passwords.check_strength(password)
-    row = await consume_action_token(session, token=token, kind=ActionKind.STAFF_PASSWORD_RESET)
+    row = await use_reset_link(session, kind=ActionKind.STAFF_PASSWORD_RESET, token=token, password=password)
     user = await Users(session).get(row.subject_id)
     if user is None:
         raise Invalid("This link is not valid. Ask for a new one.", field="token")
