@@ -39,6 +39,7 @@ from tenants.models import (
     AuthSession,
     Membership,
     RefreshToken,
+    StaffInvitation,
     StaffRole,
     SubjectKind,
     Tenant,
@@ -49,6 +50,7 @@ from tenants.principal import Principal
 from tenants.repository import (
     ActionTokens,
     AuthSessions,
+    Invitations,
     Memberships,
     TenantDirectory,
     Users,
@@ -440,9 +442,10 @@ async def add_staff_member(
     email: str,
     name: str,
     role: StaffRole,
-) -> tuple[Membership, User]:
-    """Add a person to the caller's business. A new person gets an invitation link to choose a password;
-    someone who already has a Bizzly account is told by email that they have access."""
+) -> StaffInvitation:
+    """Invite a person to the caller's business: a pending invitation and an emailed link, nothing else.
+    No account is created or reserved and the person's own log-in is unchanged until they accept
+    (``accept_invitation``). Inviting the same address again replaces the pending invitation."""
     actor = _staff_role(caller)
     assert caller.tenant_id is not None
     if not can_manage_member(actor, role):
@@ -457,41 +460,80 @@ async def add_staff_member(
     if tenant is None:
         raise NotFound("This business no longer exists.")
 
-    users = Users(session)
-    members = Memberships(session)
-    user = await users.by_email(address)
-    if user is not None and await members.of_user(user.id) is not None:
+    user = await Users(session).by_email(address)
+    if user is not None and await Memberships(session).of_user(user.id) is not None:
         raise Conflict("This person is already a member of your team.", field="email")
-    if user is None:
-        user = User(id=new_id(), email=address, name=person, password_hash=None)
-        users.add(user)
-        try:
-            await session.flush()  # the membership points at the user: insert it first
-        except IntegrityError as exc:
-            raise Conflict("This person was just added by someone else.", field="email") from exc
-    membership = Membership(id=new_id(), tenant_id=tenant.id, user_id=user.id, role=role.value)
-    members.add(membership)
+    invitations = Invitations(session)
+    now = clock.now()
+    hours = settings.invitation_ttl_hours
+    for older in await invitations.pending_for(address):
+        # Invited again (another role, or the mail was lost): only the newest invitation counts.
+        older.expires_at = min(older.expires_at, now)
+        await ActionTokens(session).retire(kind=ActionKind.INVITATION.value, subject_id=older.id, at=now)
+    invitation = StaffInvitation(
+        id=new_id(),
+        email=address,
+        name=person,
+        role=role.value,
+        invited_by=caller.subject_id,
+        expires_at=now + timedelta(hours=hours),
+    )
+    invitations.add(invitation)
+    token = issue_action_token(
+        session,
+        kind=ActionKind.INVITATION,
+        tenant_id=tenant.id,
+        subject_id=invitation.id,
+        ttl=timedelta(hours=hours),
+    )
+    link = mail.dashboard_link(settings, "accept-invitation", token=token)
+    subject, text = mail.invitation_text(
+        name=person, business=tenant.name, link=link, hours=hours, has_account=user is not None
+    )
+    await mail.queue_email(session, keys=keys, to=address, subject=subject, text=text)
+    await session.flush()
+    return invitation
 
-    if user.password_hash is None:
-        hours = settings.invitation_ttl_hours
-        token = issue_action_token(
-            session,
-            kind=ActionKind.INVITATION,
-            tenant_id=tenant.id,
-            subject_id=user.id,
-            ttl=timedelta(hours=hours),
+
+MAX_PENDING_SHOWN = 100
+
+
+async def pending_invitations(session: AsyncSession) -> list[StaffInvitation]:
+    """The session's tenant's invitations still waiting for an answer (a short list: at most 100)."""
+    return await Invitations(session).pending(clock.now(), limit=MAX_PENDING_SHOWN)
+
+
+async def withdraw_invitation(session: AsyncSession, *, caller: Principal, email: str) -> StaffInvitation:
+    """Withdraw the pending invitation to ``email``: its link stops working. Admins withdraw STAFF ones."""
+    actor = _staff_role(caller)
+    address = validation.email(email)
+    now = clock.now()
+    found = [i for i in await Invitations(session).pending_for(address) if i.expires_at > now]
+    if not found:
+        raise NotFound("No pending invitation to this email.", field="email")
+    for invitation in found:
+        if not can_manage_member(actor, StaffRole(invitation.role)):
+            raise Forbidden(f"Your role ({actor.value}) can only withdraw STAFF invitations.", field="email")
+    for invitation in found:
+        invitation.expires_at = now
+        await ActionTokens(session).retire(kind=ActionKind.INVITATION.value, subject_id=invitation.id, at=now)
+    await session.flush()
+    return found[-1]
+
+
+async def invitation_of_link(session: AsyncSession, *, token: str) -> StaffInvitation:
+    """The pending invitation an invitation link is for (read only; a session of the link's tenant)."""
+    row = await ActionTokens(session).by_hash(token_hash(token))
+    invitation = None
+    if row is not None and row.kind == ActionKind.INVITATION.value and row.used_at is None:
+        invitation = await Invitations(session).get(row.subject_id)
+    if row is None or invitation is None or invitation.accepted_at is not None:
+        raise Invalid(
+            "This invitation link is not valid or was already used. Ask for a new one.", field="token"
         )
-        link = mail.dashboard_link(settings, "accept-invitation", token=token)
-        subject, text = mail.invitation_text(name=user.name, business=tenant.name, link=link, hours=hours)
-    else:
-        link = mail.dashboard_link(settings, "login")
-        subject, text = mail.added_text(name=user.name, business=tenant.name, link=link)
-    await mail.queue_email(session, keys=keys, to=user.email, subject=subject, text=text)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("This person was just added by someone else.", field="email") from exc
-    return membership, user
+    if row.expires_at <= clock.now() or invitation.expires_at <= clock.now():
+        raise DomainError(ErrorCode.EXPIRED, "This invitation has expired. Ask for a new one.", field="token")
+    return invitation
 
 
 async def accept_invitation(
@@ -499,27 +541,64 @@ async def accept_invitation(
     *,
     tokens: AccessTokens,
     settings: Settings,
-    tenant_id: uuid.UUID,
+    keys: KeyRing,
     token: str,
     password: str,
-) -> IssuedTokens:
-    """Set the invited person's password and log them in to the business that invited them
-    (a session bound to that tenant: the resolver finds it with ``action_token_target``)."""
-    passwords.check_strength(password)
-    row = await consume_action_token(session, token=token, kind=ActionKind.INVITATION)
-    if row.tenant_id != tenant_id:
-        raise Invalid("This link is not valid. Ask for a new one.", field="token")
-    user = await Users(session).get(row.subject_id)
-    if user is None or await Memberships(session).of_user(user.id) is None:
-        raise Invalid("This invitation was withdrawn. Ask the business for a new one.", field="token")
-    user.password_hash = await passwords.hash_password(password)
-    return start_session(
-        session,
-        tokens=tokens,
-        settings=settings,
-        tenant_id=tenant_id,
-        kind=SubjectKind.STAFF,
-        subject_id=user.id,
+    client_ip: str,
+) -> Outcome[IssuedTokens]:
+    """Join the business that sent the link and log in to it (a session bound to that tenant).
+
+    Someone who already has a Bizzly account confirms with its password (checked and throttled like a
+    log-in: the refusal is returned so the caller commits the count); someone new chooses one, which
+    creates their account now. The membership is made with the invited role; the link works once."""
+    invitation = await invitation_of_link(session, token=token)
+    users = Users(session)
+    user = await users.by_email(invitation.email)
+    if user is not None:
+        checked = await check_password(
+            session,
+            settings=settings,
+            keys=keys,
+            purpose=_LOGIN_DIGEST,
+            scope="email",
+            email_key=invitation.email,
+            password=password,
+            client_ip=client_ip,
+            find=users.by_email,
+        )
+        if checked.error is not None:
+            return Outcome(error=checked.error)
+        if await Memberships(session).of_user(user.id) is not None:
+            raise Conflict("You are already a member of this team. Log in instead.", field="token")
+    else:
+        passwords.check_strength(password)
+        user = User(
+            id=new_id(),
+            email=invitation.email,
+            name=invitation.name,
+            password_hash=await passwords.hash_password(password),
+        )
+        users.add(user)
+    await consume_action_token(session, token=token, kind=ActionKind.INVITATION)
+    invitation.accepted_at = clock.now()
+    try:
+        await session.flush()  # the membership points at the user: insert it first
+        Memberships(session).add(
+            Membership(id=new_id(), tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role)
+        )
+        await session.flush()
+    except IntegrityError as exc:
+        # The address signed up, or the invitation was accepted, between our checks and our insert.
+        raise Conflict("This invitation was just used. Log in, or ask for a new one.", field="token") from exc
+    return Outcome(
+        value=start_session(
+            session,
+            tokens=tokens,
+            settings=settings,
+            tenant_id=invitation.tenant_id,
+            kind=SubjectKind.STAFF,
+            subject_id=user.id,
+        )
     )
 
 
