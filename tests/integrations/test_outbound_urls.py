@@ -5,6 +5,7 @@ when the model is called (a row saved before this check, a name that resolves in
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -189,3 +190,60 @@ async def test_a_redirect_to_an_inside_address_is_not_followed(
         server.close()
         await server.wait_closed()
     assert model.requests == []
+
+
+class FakeDns:
+    """Answers for names, as a resolver would (the event loop's ``getaddrinfo``), changeable mid-test."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.answers: dict[str, list[str]] = {}
+        loop = asyncio.get_running_loop()
+        real = loop.getaddrinfo
+
+        async def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if host in self.answers:
+                return [
+                    (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                    for a in self.answers[host]
+                ]
+            return await real(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "getaddrinfo", getaddrinfo)
+
+
+async def test_a_name_with_any_inside_address_is_refused(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dns = FakeDns(monkeypatch)
+    dns.answers["models.example.com"] = ["93.184.215.14", "10.0.0.5"]  # one public, one private
+    dns.answers["metadata.example.com"] = ["fd00:ec2::254"]
+    owner = await sign_up(gql, slug="dns-salon")
+    for url in ("https://models.example.com/v1", "https://metadata.example.com/v1"):
+        payload = await configure(gql, owner.access_token, url)
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [("baseUrl", "INVALID")], url
+    assert await shown(gql, owner.access_token) is None
+
+
+async def test_a_name_that_turns_to_loopback_after_it_was_saved_is_refused_at_connect_time(
+    gql: GraphQLClient, settings: Settings, model: ModelFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: public when saved, loopback (the fake model's port) when called."""
+    dns = FakeDns(monkeypatch)
+    dns.answers["rebind.example.com"] = ["93.184.215.14"]
+    owner = await sign_up(gql, slug="rebind-salon")
+    url = f"http://rebind.example.com:{port_of(model)}/v1"
+    assert (await configure(gql, owner.access_token, url))["ok"] is True
+    dns.answers["rebind.example.com"] = ["127.0.0.1"]
+    async with GuardedClient(settings) as client:
+        with pytest.raises(ModelError) as refused:
+            await _ask(client, url)
+    assert refused.value.error is not None
+    assert refused.value.error.field == "baseUrl"
+    assert model.requests == []
+
+
+async def test_production_speaks_https_only_on_the_wire(database_settings: dict[str, str]) -> None:
+    production = make_settings(database_settings, env="production", outbound_allowed_hosts="127.0.0.1")
+    async with GuardedClient(production) as client:
+        with pytest.raises(DestinationRefused):
+            await client.get("http://127.0.0.1:9/")
