@@ -376,8 +376,8 @@ async def log_in(
     tenant_slug: str | None,
     client_ip: str,
 ) -> Outcome[LoggedIn]:
-    """Staff log-in across memberships (maintenance session). Failures are counted per email and per
-    client address in a sliding window; past the limit every attempt is refused until the window moves.
+    """Staff log-in across memberships (maintenance session), through the one password flow of
+    ``tenants.credentials`` (throttled per account and client, per client, and slowed per account).
     Whether the email or the password is wrong, the answer is the same."""
     try:
         address = validation.email(email)
