@@ -8,7 +8,6 @@ live link at a time, and a strong new password.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,10 +36,13 @@ RESET_EMAILS_PER_HOUR = 3
 
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
-    """A result, or a refusal whose side effects (failure count, revocation) the caller must commit."""
+    """A result, or a refusal whose side effects (failure count, revocation) the caller must commit.
+    ``delay``: seconds the caller waits, after committing, before it answers (an account under attack is
+    slowed down this way; waiting outside the transaction holds no database connection)."""
 
     value: T | None = None
     error: DomainError | None = None
+    delay: float = 0.0
 
 
 class HasPassword(Protocol):
@@ -63,7 +65,8 @@ async def check_password(
     find: Callable[[str], Awaitable[A | None]],
 ) -> Outcome[A]:
     """The account with this email and password, throttled; the refusal is *returned* so the caller
-    commits the failure count. ``find`` looks the account up by its normalised email."""
+    commits the failure count, then waits ``Outcome.delay``. ``find`` looks the account up by its
+    normalised email."""
     throttle = LoginThrottle(
         session,
         settings=settings,
@@ -76,17 +79,16 @@ async def check_password(
     verdict = await throttle.verdict()
     if verdict.refusal is not None:
         return Outcome(error=verdict.refusal)
-    if verdict.delay:
-        # The account is guessed at from many addresses: slow every attempt down, lock no one out.
-        await asyncio.sleep(verdict.delay)
+    # The account guessed at from many addresses is slowed down (``delay``), no one is locked out.
     account = await find(email_key) if email_key else None
     if account is None or not await passwords.verify_password(account.password_hash, password):
         await throttle.failed()
-        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS))
+        error = DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS)
+        return Outcome(error=error, delay=verdict.delay)
     await throttle.succeeded()
     if account.password_hash and passwords.needs_rehash(account.password_hash):
         account.password_hash = await passwords.hash_password(password)
-    return Outcome(value=account)
+    return Outcome(value=account, delay=verdict.delay)
 
 
 # --- emailed single-use links --------------------------------------------------------------------------

@@ -395,7 +395,7 @@ async def log_in(
         find=Users(session).by_email,
     )
     if checked.value is None:
-        return Outcome(error=checked.error)
+        return Outcome(error=checked.error, delay=checked.delay)
     user = checked.value
 
     tenants = await memberships_of_user(session, user.id)
@@ -403,14 +403,15 @@ async def log_in(
     if wanted is not None:
         tenants = [(m, t) for m, t in tenants if t.slug == wanted]
     if not tenants:
-        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS))
+        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS), delay=checked.delay)
     if len(tenants) > 1:
         return Outcome(
             error=DomainError(
                 ErrorCode.TENANT_REQUIRED,
                 "You belong to several businesses: name the one to log in to.",
                 field="tenantSlug",
-            )
+            ),
+            delay=checked.delay,
         )
     _, tenant = tenants[0]
     issued = start_session(
@@ -421,7 +422,7 @@ async def log_in(
         kind=SubjectKind.STAFF,
         subject_id=user.id,
     )
-    return Outcome(value=LoggedIn(tenant=tenant, user=user, tokens=issued))
+    return Outcome(value=LoggedIn(tenant=tenant, user=user, tokens=issued), delay=checked.delay)
 
 
 # --- staff members -----------------------------------------------------------------------------------------
@@ -567,7 +568,7 @@ async def accept_invitation(
             find=users.by_email,
         )
         if checked.error is not None:
-            return Outcome(error=checked.error)
+            return Outcome(error=checked.error, delay=checked.delay)
         if await Memberships(session).of_user(user.id) is not None:
             raise Conflict("You are already a member of this team. Log in instead.", field="token")
     else:

@@ -422,7 +422,7 @@ async def customer_log_in(
         find=Customers(session).by_email_key,
     )
     if checked.value is None:
-        return Outcome(error=checked.error)
+        return Outcome(error=checked.error, delay=checked.delay)
     customer = checked.value
     issued = start_session(
         session,
@@ -439,7 +439,7 @@ async def customer_log_in(
         subject_type="Customer",
         subject_id=customer.id,
     )
-    return Outcome(value=CustomerAuth(customer=customer, tokens=issued))
+    return Outcome(value=CustomerAuth(customer=customer, tokens=issued), delay=checked.delay)
 
 
 def _reset_link(settings: Settings, tenant: Tenant, token: str) -> str:

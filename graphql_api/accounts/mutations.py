@@ -6,6 +6,7 @@ the payload's ``errors``. Permission refusals (and unusable tokens) are top-leve
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -140,6 +141,7 @@ class AccountsMutation:
                     subject_id=done.user.id,
                 )
                 entry.tenant_id = done.tenant.id  # the maintenance session is bound to no tenant
+        await asyncio.sleep(outcome.delay)  # an account under attack is slowed down, never locked
         if outcome.error is not None or outcome.value is None:
             return LogInPayload(errors=user_errors(outcome.error or Invalid("Log-in failed.")))
         done = outcome.value
@@ -240,6 +242,7 @@ class AccountsMutation:
                     )
         except DomainError as exc:
             return AcceptInvitationPayload(errors=user_errors(exc))
+        await asyncio.sleep(outcome.delay)
         if issued is None:  # a wrong password: its failure is counted (committed above)
             return AcceptInvitationPayload(errors=user_errors(outcome.error or Invalid("Not accepted.")))
         return AcceptInvitationPayload(access_token=issued.access_token, refresh_token=issued.refresh_token)
