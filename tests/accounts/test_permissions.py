@@ -122,6 +122,19 @@ CASES: list[tuple[str, Call, frozenset[str]]] = [
         MANAGERS,
     ),
     ("staffMembers", op("StaffMembers", lambda w: {}), MANAGERS),
+    (
+        "staffInvitations",
+        lambda gql, w, token: gql("query { staffInvitations { email role } }", token=token),
+        MANAGERS,
+    ),
+    (
+        "withdrawStaffInvitation STAFF",
+        lambda gql, w, token: gql(
+            'mutation { withdrawStaffInvitation(email: "pending@example.com") { ok errors { code } } }',
+            token=token,
+        ),
+        MANAGERS,
+    ),
     ("viewer", op("Viewer", lambda w: {}), EVERYONE),
     # Public operations work for anyone; a caller's own token does not get in the way.
     (

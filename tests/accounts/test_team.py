@@ -364,3 +364,23 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     assert await racer == "CONFLICT"
     roles = {email: m["role"] for email, m in (await members(gql, owner.access_token)).items()}
     assert roles == {owner.email: "OWNER", "second@example.com": "STAFF"}
+
+
+async def test_an_admin_withdraws_staff_invitations_only(gql: GraphQLClient, app: Starlette) -> None:
+    owner = await sign_up(gql, slug="north-salon")
+    admin = await staff_token(gql, owner, "ADMIN", email="ali@example.com")
+    await add_member(gql, owner, role="ADMIN", email="second-admin@example.com")
+    withdraw = (
+        "mutation($email: String!) { withdrawStaffInvitation(email: $email) { ok errors { field code } } }"
+    )
+    before = await database_snapshot(app.state.services.settings)
+    refused = await gql(withdraw, {"email": "second-admin@example.com"}, token=admin)
+    assert refused.error_codes == ["FORBIDDEN"]
+    assert snapshot_changes(before, await database_snapshot(app.state.services.settings)) == {}
+    unknown = await gql(withdraw, {"email": "nobody@example.com"}, token=admin)
+    assert unknown.data["withdrawStaffInvitation"]["errors"] == [{"field": "email", "code": "NOT_FOUND"}]
+    assert (await gql(withdraw, {"email": "second-admin@example.com"}, token=owner.access_token)).data[
+        "withdrawStaffInvitation"
+    ] == {"ok": True, "errors": []}
+    pending = (await gql(PENDING, token=owner.access_token)).data["staffInvitations"]
+    assert pending == []
