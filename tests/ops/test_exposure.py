@@ -58,7 +58,15 @@ async def test_introspection_off_is_refused_over_http(database_settings: dict[st
 
 def test_the_database_and_the_secret_key_are_private(tmp_path: Path) -> None:
     data = tmp_path / "fresh" / "data"
-    settings = Settings(env="development", data_dir=data)  # the embedded default: SQLite under data_dir
+    # The embedded default (SQLite and a generated key under data_dir), whatever the environment says.
+    settings = Settings(
+        env="development",
+        data_dir=data,
+        database_url="",
+        database_owner_url="",
+        maintenance_database_url="",
+        secret_keys="",
+    )
     migrate(settings)
     settings.key_ring()
     assert _mode(data) == 0o700
