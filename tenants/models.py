@@ -133,7 +133,8 @@ class ActionToken(Base):
 
 
 class LoginFailure(Base):
-    """A failed log-in, counted per key (email or client address) inside a sliding window."""
+    """A failed log-in, counted per key (an account, an account from one client address, or a client
+    address) inside a sliding window (``tenants/throttle.py``)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
