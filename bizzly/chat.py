@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import httpx
-
 from bizzly.crypto import KeyRing
 from bizzly.db.engine import Database
 from bizzly.ids import new_id
@@ -24,6 +22,7 @@ from bizzly.settings import Settings
 from domain.assistant.messages import ChannelInfo, Reply
 from domain.conversations import service as conversations
 from domain.identity.phones import parse_phone
+from integrations.outbound import GuardedClient
 from integrations.whatsapp.handlers import CHANNEL, assistant_replies
 from tenants.repository import TenantDirectory
 
@@ -48,7 +47,7 @@ async def chat(
     keys = KeyRing(settings.key_ring())
     db = Database(settings, null_pool=True)
     # The client the tenant's own language model is called with, as a worker calls it.
-    http = httpx.AsyncClient()
+    http = GuardedClient(settings)
     try:
         async with db.public_session() as s:
             tenant = await TenantDirectory(s).by_slug(slug)

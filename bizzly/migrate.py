@@ -10,6 +10,7 @@ from alembic.config import Config
 
 from bizzly.db.engine import make_engine
 from bizzly.db.rls import ensure_roles
+from bizzly.files import private_dir
 from bizzly.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ async def _ensure_roles(settings: Settings) -> None:
 
 def migrate(settings: Settings) -> None:
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     else:
         asyncio.run(_ensure_roles(settings))
     command.upgrade(alembic_config(settings), "head")

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bizzly.files import private_file
+
 _MIN_SECRET_LEN = 32
 
 
@@ -48,13 +50,21 @@ class Settings(BaseSettings):
     # /readyz: how long each check (database, broker) may take before the process is reported unready.
     health_timeout_seconds: float = Field(default=2.0, gt=0)
     graphiql: bool | None = None
+    # Schema introspection (__schema, __type): on by default except in production.
+    graphql_introspection: bool | None = None
 
     access_token_ttl_seconds: int = Field(default=900, ge=30)
     refresh_token_ttl_days: int = Field(default=30, ge=1)
     invitation_ttl_hours: int = Field(default=72, ge=1)
     password_reset_ttl_minutes: int = Field(default=60, ge=5)
+    # Failed log-ins one client address may make for one account in the window before it is refused (for
+    # all accounts together: four times as many). Other clients are not affected.
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Failures of one account from every address in the window after which each attempt on it waits
+    # login_account_delay_seconds (slowed, never locked: its owner's right password still works).
+    login_account_slow_after: int = Field(default=20, ge=1)
+    login_account_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     # WhatsApp verification codes issued per phone, and per tenant, in any rolling hour.
     otp_per_phone_per_hour: int = Field(default=5, ge=1)
     otp_per_tenant_per_hour: int = Field(default=500, ge=1)
@@ -115,6 +125,9 @@ class Settings(BaseSettings):
     # A tenant's model calls in flight at once, per worker process: keep it below the worker threads so a
     # slow or dead model holds up only its own tenant's replies.
     assistant_model_concurrency: int = Field(default=1, ge=1)
+    # Hosts (names or addresses, comma-separated) that URLs a tenant sets (a model's base URL) may reach
+    # although they are not on the public internet: a model on the office network; the fakes in tests.
+    outbound_allowed_hosts: str = ""
 
     @field_validator("data_dir")
     @classmethod
@@ -136,6 +149,11 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def introspection_enabled(self) -> bool:
+        chosen = self.graphql_introspection
+        return chosen if chosen is not None else self.env != "production"
+
+    @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.env != "production"
 
@@ -153,9 +171,7 @@ class Settings(BaseSettings):
             raise SettingsError("BIZZLY_SECRET_KEYS is required in production")
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            private_file(path).write_text(secrets.token_urlsafe(48))
         return [path.read_text().strip()]
 
     def check_production(self) -> None:

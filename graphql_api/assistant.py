@@ -11,6 +11,7 @@ from enum import Enum
 import strawberry
 from strawberry import relay
 
+from bizzly.egress import EgressPolicy
 from bizzly.errors import DomainError
 from domain.assistant import model_config, service
 from domain.assistant.models import AuthEvent as AuthEventRow
@@ -146,7 +147,8 @@ class AssistantMutation:
     @strawberry.mutation(
         permission_classes=[CanManageIntegrations],
         description="Let the WhatsApp assistant use an OpenAI-compatible model for free text (it only picks "
-        "tools; the tool layer's rules still decide). null: deterministic understanding only.",
+        "tools; the tool layer's rules still decide). null: deterministic understanding only. The base URL "
+        "must be https (in production) on the public internet, with no query: INVALID on baseUrl otherwise.",
     )
     async def configure_assistant_model(
         self, info: Info, input: AssistantModelInput | None = None
@@ -157,6 +159,7 @@ class AssistantMutation:
                 await model_config.configure_assistant_model(
                     s,
                     keys=ctx.services.keys,
+                    egress=EgressPolicy.from_settings(ctx.services.settings),
                     actor=await staff_actor(s, ctx.caller),
                     base_url=input.base_url if input is not None else None,
                     model=input.model if input is not None else None,

@@ -41,23 +41,19 @@ def dashboard_link(settings: Settings, path: str, **params: str) -> str:
     return f"{settings.dashboard_url.rstrip('/')}/{path.lstrip('/')}{query}"
 
 
-def invitation_text(*, name: str, business: str, link: str, hours: int) -> tuple[str, str]:
+def invitation_text(*, name: str, business: str, link: str, hours: int, has_account: bool) -> tuple[str, str]:
     subject = f"You are invited to {business} on Bizzly"
-    text = (
-        f"Hello {name},\n\n"
-        f"You have been added to {business}'s team on Bizzly. Choose your password here to get started:\n\n"
-        f"{link}\n\n"
-        f"This link works once and expires in {hours} hours. If you did not expect this email, ignore it.\n"
+    how = (
+        "To accept, open this link and confirm with your Bizzly password"
+        if has_account
+        else "To accept, open this link and choose your password"
     )
-    return subject, text
-
-
-def added_text(*, name: str, business: str, link: str) -> tuple[str, str]:
-    subject = f"You now have access to {business} on Bizzly"
     text = (
         f"Hello {name},\n\n"
-        f"You have been added to {business}'s team on Bizzly. Log in with your usual password:\n\n"
-        f"{link}\n"
+        f"You are invited to join {business}'s team on Bizzly. {how}:\n\n"
+        f"{link}\n\n"
+        f"This link works once and expires in {hours} hours. Nothing changes for you until you accept; "
+        f"if you did not expect this email, ignore it.\n"
     )
     return subject, text
 

@@ -70,6 +70,22 @@ class Membership(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
+class StaffInvitation(TenantScoped, Base):
+    """A person invited to the team by email. Until they accept the link it is only this row: no user
+    account is created or reserved and their own log-in is unchanged (a membership is made on accept)."""
+
+    __tablename__ = "staff_invitations"
+    __table_args__ = (Index("ix_staff_invitations_email", "tenant_id", "email"),)
+
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+
+
 class AuthSession(Base):
     """A refresh-token family: one log-in. Revoking it ends every token issued from it."""
 
@@ -117,7 +133,8 @@ class ActionToken(Base):
 
 
 class LoginFailure(Base):
-    """A failed log-in, counted per key (email or client address) inside a sliding window."""
+    """A failed log-in, counted per key (an account, an account from one client address, or a client
+    address) inside a sliding window (``tenants/throttle.py``)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)

@@ -22,6 +22,7 @@ from tenants.models import (
     LoginFailure,
     Membership,
     RefreshToken,
+    StaffInvitation,
     StaffRole,
     Tenant,
     User,
@@ -122,6 +123,36 @@ class Memberships:
 
     async def remove(self, membership: Membership) -> None:
         await self.session.delete(membership)
+
+
+class Invitations:
+    """Pending and accepted staff invitations of the session's tenant."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, invitation: StaffInvitation) -> None:
+        self.session.add(invitation)
+
+    async def get(self, invitation_id: uuid.UUID) -> StaffInvitation | None:
+        stmt = select(StaffInvitation).where(StaffInvitation.id == invitation_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def pending_for(self, email: str) -> list[StaffInvitation]:
+        stmt = select(StaffInvitation).where(
+            StaffInvitation.email == email, StaffInvitation.accepted_at.is_(None)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def pending(self, now: datetime, *, limit: int) -> list[StaffInvitation]:
+        """Invitations not accepted and not expired, oldest first."""
+        stmt = (
+            select(StaffInvitation)
+            .where(StaffInvitation.accepted_at.is_(None), StaffInvitation.expires_at > now)
+            .order_by(StaffInvitation.created_at, StaffInvitation.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
 
 async def memberships_of_user(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Membership, Tenant]]:

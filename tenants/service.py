@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,12 +25,21 @@ from bizzly.errors import Conflict, DomainError, ErrorCode, Forbidden, Invalid, 
 from bizzly.ids import new_id
 from bizzly.settings import Settings
 from tenants import mail, passwords, validation
+from tenants.credentials import (
+    BAD_CREDENTIALS,
+    Outcome,
+    check_password,
+    consume_action_token,
+    issue_action_token,
+    issue_reset_link,
+    use_reset_link,
+)
 from tenants.models import (
     ActionKind,
-    ActionToken,
     AuthSession,
     Membership,
     RefreshToken,
+    StaffInvitation,
     StaffRole,
     SubjectKind,
     Tenant,
@@ -41,31 +50,19 @@ from tenants.principal import Principal
 from tenants.repository import (
     ActionTokens,
     AuthSessions,
+    Invitations,
     Memberships,
     TenantDirectory,
     Users,
     memberships_of_user,
 )
-from tenants.throttle import LoginThrottle
 from tenants.tokens import AccessClaims, AccessTokens
 from tenants.validation import Problems
 
 T = TypeVar("T")
 
-# Many people share one address (an office, a phone carrier): it may fail this many times more than one email.
 _LOGIN_DIGEST = "login-failure"
-_BAD_CREDENTIALS = "The email or password is not right."
-# Reset emails one account may receive in an hour (further requests answer the same and send nothing).
-RESET_EMAILS_PER_HOUR = 3
 MAX_CLOSED_DATES = 1000
-
-
-@dataclass(frozen=True)
-class Outcome(Generic[T]):
-    """A result, or a refusal whose side effects (failure count, revocation) the caller must commit."""
-
-    value: T | None = None
-    error: DomainError | None = None
 
 
 @dataclass(frozen=True)
@@ -247,29 +244,6 @@ async def revoke_sessions(
 # --- emailed single-use links --------------------------------------------------------------------------
 
 
-def issue_action_token(
-    session: AsyncSession,
-    *,
-    kind: ActionKind,
-    tenant_id: uuid.UUID | None,
-    subject_id: uuid.UUID,
-    ttl: timedelta,
-) -> str:
-    """A single-use link token; only its hash is stored. Returns the plaintext to put in the email."""
-    token = random_token()
-    ActionTokens(session).add(
-        ActionToken(
-            id=new_id(),
-            kind=kind.value,
-            token_hash=token_hash(token),
-            tenant_id=tenant_id,
-            subject_id=subject_id,
-            expires_at=clock.now() + ttl,
-        )
-    )
-    return token
-
-
 async def action_token_target(session: AsyncSession, *, token: str) -> ActionTarget | None:
     """What a link token is for, None for a token we never issued (read only). A used or expired token
     still names its target: ``consume_action_token`` then says why it cannot be used."""
@@ -281,20 +255,6 @@ async def action_token_target(session: AsyncSession, *, token: str) -> ActionTar
     except ValueError:
         return None
     return ActionTarget(kind=kind, tenant_id=row.tenant_id, subject_id=row.subject_id)
-
-
-async def consume_action_token(session: AsyncSession, *, token: str, kind: ActionKind) -> ActionToken:
-    """Use a link token once; unknown, used, expired or of another kind is refused on field ``token``."""
-    repo = ActionTokens(session)
-    row = await repo.by_hash(token_hash(token))
-    if row is None or row.kind != kind.value or row.used_at is not None:
-        raise Invalid("This link is not valid or was already used. Ask for a new one.", field="token")
-    now = clock.now()
-    if row.expires_at <= now:
-        raise DomainError(ErrorCode.EXPIRED, "This link has expired. Ask for a new one.", field="token")
-    if not await repo.mark_used(row.id, now):
-        raise Invalid("This link was already used. Ask for a new one.", field="token")
-    return row
 
 
 # --- sign-up and log-in -----------------------------------------------------------------------------------
@@ -416,49 +376,44 @@ async def log_in(
     tenant_slug: str | None,
     client_ip: str,
 ) -> Outcome[LoggedIn]:
-    """Staff log-in across memberships (maintenance session). Failures are counted per email and per
-    client address in a sliding window; past the limit every attempt is refused until the window moves.
+    """Staff log-in across memberships (maintenance session), through the one password flow of
+    ``tenants.credentials`` (throttled per account and client, per client, and slowed per account).
     Whether the email or the password is wrong, the answer is the same."""
     try:
         address = validation.email(email)
     except DomainError:
         address = email.strip().lower()  # no such account; still counted and answered the same way
-    throttle = LoginThrottle(
+    checked = await check_password(
         session,
         settings=settings,
         keys=keys,
         purpose=_LOGIN_DIGEST,
         scope="email",
-        email=address,
+        email_key=address,
+        password=password,
         client_ip=client_ip,
+        find=Users(session).by_email,
     )
-    refusal = await throttle.refusal()
-    if refusal is not None:
-        return Outcome(error=refusal)
-
-    user = await Users(session).by_email(address)
-    if not await passwords.verify_password(user.password_hash if user else None, password) or user is None:
-        await throttle.failed()
-        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS))
+    if checked.value is None:
+        return Outcome(error=checked.error, delay=checked.delay)
+    user = checked.value
 
     tenants = await memberships_of_user(session, user.id)
     wanted = tenant_slug.strip().lower() if tenant_slug and tenant_slug.strip() else None
     if wanted is not None:
         tenants = [(m, t) for m, t in tenants if t.slug == wanted]
     if not tenants:
-        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS))
+        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, BAD_CREDENTIALS), delay=checked.delay)
     if len(tenants) > 1:
         return Outcome(
             error=DomainError(
                 ErrorCode.TENANT_REQUIRED,
                 "You belong to several businesses: name the one to log in to.",
                 field="tenantSlug",
-            )
+            ),
+            delay=checked.delay,
         )
     _, tenant = tenants[0]
-    await throttle.succeeded()
-    if user.password_hash and passwords.needs_rehash(user.password_hash):
-        user.password_hash = await passwords.hash_password(password)
     issued = start_session(
         session,
         tokens=tokens,
@@ -467,7 +422,7 @@ async def log_in(
         kind=SubjectKind.STAFF,
         subject_id=user.id,
     )
-    return Outcome(value=LoggedIn(tenant=tenant, user=user, tokens=issued))
+    return Outcome(value=LoggedIn(tenant=tenant, user=user, tokens=issued), delay=checked.delay)
 
 
 # --- staff members -----------------------------------------------------------------------------------------
@@ -488,9 +443,10 @@ async def add_staff_member(
     email: str,
     name: str,
     role: StaffRole,
-) -> tuple[Membership, User]:
-    """Add a person to the caller's business. A new person gets an invitation link to choose a password;
-    someone who already has a Bizzly account is told by email that they have access."""
+) -> StaffInvitation:
+    """Invite a person to the caller's business: a pending invitation and an emailed link, nothing else.
+    No account is created or reserved and the person's own log-in is unchanged until they accept
+    (``accept_invitation``). Inviting the same address again replaces the pending invitation."""
     actor = _staff_role(caller)
     assert caller.tenant_id is not None
     if not can_manage_member(actor, role):
@@ -505,41 +461,80 @@ async def add_staff_member(
     if tenant is None:
         raise NotFound("This business no longer exists.")
 
-    users = Users(session)
-    members = Memberships(session)
-    user = await users.by_email(address)
-    if user is not None and await members.of_user(user.id) is not None:
+    user = await Users(session).by_email(address)
+    if user is not None and await Memberships(session).of_user(user.id) is not None:
         raise Conflict("This person is already a member of your team.", field="email")
-    if user is None:
-        user = User(id=new_id(), email=address, name=person, password_hash=None)
-        users.add(user)
-        try:
-            await session.flush()  # the membership points at the user: insert it first
-        except IntegrityError as exc:
-            raise Conflict("This person was just added by someone else.", field="email") from exc
-    membership = Membership(id=new_id(), tenant_id=tenant.id, user_id=user.id, role=role.value)
-    members.add(membership)
+    invitations = Invitations(session)
+    now = clock.now()
+    hours = settings.invitation_ttl_hours
+    for older in await invitations.pending_for(address):
+        # Invited again (another role, or the mail was lost): only the newest invitation counts.
+        older.expires_at = min(older.expires_at, now)
+        await ActionTokens(session).retire(kind=ActionKind.INVITATION.value, subject_id=older.id, at=now)
+    invitation = StaffInvitation(
+        id=new_id(),
+        email=address,
+        name=person,
+        role=role.value,
+        invited_by=caller.subject_id,
+        expires_at=now + timedelta(hours=hours),
+    )
+    invitations.add(invitation)
+    token = issue_action_token(
+        session,
+        kind=ActionKind.INVITATION,
+        tenant_id=tenant.id,
+        subject_id=invitation.id,
+        ttl=timedelta(hours=hours),
+    )
+    link = mail.dashboard_link(settings, "accept-invitation", token=token)
+    subject, text = mail.invitation_text(
+        name=person, business=tenant.name, link=link, hours=hours, has_account=user is not None
+    )
+    await mail.queue_email(session, keys=keys, to=address, subject=subject, text=text)
+    await session.flush()
+    return invitation
 
-    if user.password_hash is None:
-        hours = settings.invitation_ttl_hours
-        token = issue_action_token(
-            session,
-            kind=ActionKind.INVITATION,
-            tenant_id=tenant.id,
-            subject_id=user.id,
-            ttl=timedelta(hours=hours),
+
+MAX_PENDING_SHOWN = 100
+
+
+async def pending_invitations(session: AsyncSession) -> list[StaffInvitation]:
+    """The session's tenant's invitations still waiting for an answer (a short list: at most 100)."""
+    return await Invitations(session).pending(clock.now(), limit=MAX_PENDING_SHOWN)
+
+
+async def withdraw_invitation(session: AsyncSession, *, caller: Principal, email: str) -> StaffInvitation:
+    """Withdraw the pending invitation to ``email``: its link stops working. Admins withdraw STAFF ones."""
+    actor = _staff_role(caller)
+    address = validation.email(email)
+    now = clock.now()
+    found = [i for i in await Invitations(session).pending_for(address) if i.expires_at > now]
+    if not found:
+        raise NotFound("No pending invitation to this email.", field="email")
+    for invitation in found:
+        if not can_manage_member(actor, StaffRole(invitation.role)):
+            raise Forbidden(f"Your role ({actor.value}) can only withdraw STAFF invitations.", field="email")
+    for invitation in found:
+        invitation.expires_at = now
+        await ActionTokens(session).retire(kind=ActionKind.INVITATION.value, subject_id=invitation.id, at=now)
+    await session.flush()
+    return found[-1]
+
+
+async def invitation_of_link(session: AsyncSession, *, token: str) -> StaffInvitation:
+    """The pending invitation an invitation link is for (read only; a session of the link's tenant)."""
+    row = await ActionTokens(session).by_hash(token_hash(token))
+    invitation = None
+    if row is not None and row.kind == ActionKind.INVITATION.value and row.used_at is None:
+        invitation = await Invitations(session).get(row.subject_id)
+    if row is None or invitation is None or invitation.accepted_at is not None:
+        raise Invalid(
+            "This invitation link is not valid or was already used. Ask for a new one.", field="token"
         )
-        link = mail.dashboard_link(settings, "accept-invitation", token=token)
-        subject, text = mail.invitation_text(name=user.name, business=tenant.name, link=link, hours=hours)
-    else:
-        link = mail.dashboard_link(settings, "login")
-        subject, text = mail.added_text(name=user.name, business=tenant.name, link=link)
-    await mail.queue_email(session, keys=keys, to=user.email, subject=subject, text=text)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("This person was just added by someone else.", field="email") from exc
-    return membership, user
+    if row.expires_at <= clock.now() or invitation.expires_at <= clock.now():
+        raise DomainError(ErrorCode.EXPIRED, "This invitation has expired. Ask for a new one.", field="token")
+    return invitation
 
 
 async def accept_invitation(
@@ -547,27 +542,64 @@ async def accept_invitation(
     *,
     tokens: AccessTokens,
     settings: Settings,
-    tenant_id: uuid.UUID,
+    keys: KeyRing,
     token: str,
     password: str,
-) -> IssuedTokens:
-    """Set the invited person's password and log them in to the business that invited them
-    (a session bound to that tenant: the resolver finds it with ``action_token_target``)."""
-    passwords.check_strength(password)
-    row = await consume_action_token(session, token=token, kind=ActionKind.INVITATION)
-    if row.tenant_id != tenant_id:
-        raise Invalid("This link is not valid. Ask for a new one.", field="token")
-    user = await Users(session).get(row.subject_id)
-    if user is None or await Memberships(session).of_user(user.id) is None:
-        raise Invalid("This invitation was withdrawn. Ask the business for a new one.", field="token")
-    user.password_hash = await passwords.hash_password(password)
-    return start_session(
-        session,
-        tokens=tokens,
-        settings=settings,
-        tenant_id=tenant_id,
-        kind=SubjectKind.STAFF,
-        subject_id=user.id,
+    client_ip: str,
+) -> Outcome[IssuedTokens]:
+    """Join the business that sent the link and log in to it (a session bound to that tenant).
+
+    Someone who already has a Bizzly account confirms with its password (checked and throttled like a
+    log-in: the refusal is returned so the caller commits the count); someone new chooses one, which
+    creates their account now. The membership is made with the invited role; the link works once."""
+    invitation = await invitation_of_link(session, token=token)
+    users = Users(session)
+    user = await users.by_email(invitation.email)
+    if user is not None:
+        checked = await check_password(
+            session,
+            settings=settings,
+            keys=keys,
+            purpose=_LOGIN_DIGEST,
+            scope="email",
+            email_key=invitation.email,
+            password=password,
+            client_ip=client_ip,
+            find=users.by_email,
+        )
+        if checked.error is not None:
+            return Outcome(error=checked.error, delay=checked.delay)
+        if await Memberships(session).of_user(user.id) is not None:
+            raise Conflict("You are already a member of this team. Log in instead.", field="token")
+    else:
+        passwords.check_strength(password)
+        user = User(
+            id=new_id(),
+            email=invitation.email,
+            name=invitation.name,
+            password_hash=await passwords.hash_password(password),
+        )
+        users.add(user)
+    await consume_action_token(session, token=token, kind=ActionKind.INVITATION)
+    invitation.accepted_at = clock.now()
+    try:
+        await session.flush()  # the membership points at the user: insert it first
+        Memberships(session).add(
+            Membership(id=new_id(), tenant_id=invitation.tenant_id, user_id=user.id, role=invitation.role)
+        )
+        await session.flush()
+    except IntegrityError as exc:
+        # The address signed up, or the invitation was accepted, between our checks and our insert.
+        raise Conflict("This invitation was just used. Log in, or ask for a new one.", field="token") from exc
+    return Outcome(
+        value=start_session(
+            session,
+            tokens=tokens,
+            settings=settings,
+            tenant_id=invitation.tenant_id,
+            kind=SubjectKind.STAFF,
+            subject_id=user.id,
+        )
     )
 
 
@@ -585,24 +617,16 @@ async def request_password_reset(
     if not tenants:
         return False
     _, tenant = tenants[0]
-    now = clock.now()
-    links = ActionTokens(session)
-    kind = ActionKind.STAFF_PASSWORD_RESET.value
-    # Anyone can ask for a reset of any address: a cap keeps that from flooding the person's inbox.
-    if await links.issued_since(kind=kind, subject_id=user.id, since=now - timedelta(hours=1)) >= (
-        RESET_EMAILS_PER_HOUR
-    ):
-        return False
-    # A new link replaces older ones: only the newest email works.
-    await links.retire(kind=kind, subject_id=user.id, at=now)
-    minutes = settings.password_reset_ttl_minutes
-    token = issue_action_token(
+    token = await issue_reset_link(
         session,
+        settings=settings,
         kind=ActionKind.STAFF_PASSWORD_RESET,
         tenant_id=tenant.id,
         subject_id=user.id,
-        ttl=timedelta(minutes=minutes),
     )
+    if token is None:
+        return False
+    minutes = settings.password_reset_ttl_minutes
     link = mail.dashboard_link(settings, "reset-password", token=token)
     subject, text = mail.reset_text(name=user.name, link=link, minutes=minutes)
     await mail.queue_email(session, keys=keys, to=user.email, subject=subject, text=text, tenant_id=tenant.id)
@@ -611,8 +635,7 @@ async def request_password_reset(
 
 async def reset_password(session: AsyncSession, *, token: str, password: str) -> User:
     """Set a staff user's new password from a reset link and end every log-in they have anywhere."""
-    passwords.check_strength(password)
-    row = await consume_action_token(session, token=token, kind=ActionKind.STAFF_PASSWORD_RESET)
+    row = await use_reset_link(session, kind=ActionKind.STAFF_PASSWORD_RESET, token=token, password=password)
     user = await Users(session).get(row.subject_id)
     if user is None:
         raise Invalid("This link is not valid. Ask for a new one.", field="token")

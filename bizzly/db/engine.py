@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bizzly.db.tenancy import SYSTEM_KEY, TENANT_KEY, BizzlySession
+from bizzly.files import private_file
 from bizzly.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -60,6 +62,9 @@ def make_engine(
 ) -> AsyncEngine:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_file(Path(database))  # else SQLite creates it readable by everyone (0644)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     elif null_pool:
         kwargs["poolclass"] = NullPool

@@ -4,11 +4,11 @@ model name and the API key; the key is encrypted at rest and never returned."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.crypto import KeyRing
+from bizzly.egress import EgressPolicy, check_destination
 from bizzly.errors import Invalid
 from bizzly.ids import new_id
 from domain.assistant.models import AssistantModelConfig
@@ -44,28 +44,18 @@ def _clean(value: str, *, field: str, limit: int, what: str) -> str:
     return text
 
 
-def _usable_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-        return (
-            parts.scheme in ("https", "http")
-            and bool(parts.hostname)
-            and not (parts.username or parts.password)
-        )
-    except ValueError:  # not a URL at all ("https://[::1"): urlsplit raises
-        return False
-
-
 async def configure_assistant_model(
     session: AsyncSession,
     *,
     keys: KeyRing,
+    egress: EgressPolicy,
     actor: str,
     base_url: str | None,
     model: str | None,
     api_key: str | None,
 ) -> ModelSettings | None:
-    """Set the model (all three given) or, with ``base_url=None``, go back to deterministic only."""
+    """Set the model (all three given) or, with ``base_url=None``, go back to deterministic only. The base
+    URL must reach the public internet (or a host the operator allowed): ``bizzly.egress``."""
     store = AssistantStore(session)
     if base_url is None:
         await store.remove_model_config()
@@ -77,11 +67,10 @@ async def configure_assistant_model(
             subject_id=None,
         )
         return None
-    url = _clean(base_url, field="baseUrl", limit=MAX_URL, what="base URL").rstrip("/")
-    if not _usable_url(url):
-        raise Invalid("Enter the model's base URL, like https://api.openai.com/v1.", field="baseUrl")
+    url = _clean(base_url, field="baseUrl", limit=MAX_URL, what="base URL")
     name = _clean(model or "", field="model", limit=MAX_MODEL, what="model name")
     key = _clean(api_key or "", field="apiKey", limit=MAX_KEY, what="API key")
+    url = (await check_destination(url, egress, field="baseUrl")).url
     row = await store.model_config()
     if row is None:
         row = AssistantModelConfig(id=new_id(), base_url=url, model=name, api_key_encrypted=keys.encrypt(key))

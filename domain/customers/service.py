@@ -12,14 +12,12 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bizzly import clock
 from bizzly.crypto import KeyRing
 from bizzly.db.paging import Page, PageRequest
 from bizzly.db.tenancy import session_tenant
@@ -34,18 +32,11 @@ from domain.identity.phones import InvalidPhone, Phone, parse_optional_phone, pa
 from domain.leads import hooks as lead_hooks
 from domain.privacy.audit import record
 from tenants import passwords
+from tenants.credentials import Outcome, check_password, issue_reset_link, use_reset_link
 from tenants.mail import queue_email
 from tenants.models import ActionKind, SubjectKind, Tenant
-from tenants.repository import ActionTokens, TenantDirectory
-from tenants.service import (
-    IssuedTokens,
-    Outcome,
-    consume_action_token,
-    issue_action_token,
-    revoke_sessions,
-    start_session,
-)
-from tenants.throttle import LoginThrottle
+from tenants.repository import TenantDirectory
+from tenants.service import IssuedTokens, revoke_sessions, start_session
 from tenants.tokens import AccessTokens
 from tenants.validation import Problems, required_text
 
@@ -346,7 +337,6 @@ async def update_my_profile(
 # --- website accounts: register, log in, password reset ----------------------------------------------------
 
 _LOGIN_DIGEST = "customer-login-failure"
-_BAD_CREDENTIALS = "The email or password is not right."
 
 
 @dataclass(frozen=True)
@@ -420,28 +410,20 @@ async def customer_log_in(
     address in a sliding window (the same limits as staff); the refusal is *returned* so the caller
     commits the count. A wrong email and a wrong password get the same answer."""
     _check_tenant(session, tenant)
-    email_key = email.strip().lower()
-    throttle = LoginThrottle(
+    checked = await check_password(
         session,
         settings=settings,
         keys=keys,
         purpose=_LOGIN_DIGEST,
         scope=f"customer:{tenant.id}",
-        email=email_key,
+        email_key=email.strip().lower(),
+        password=password,
         client_ip=client_ip,
+        find=Customers(session).by_email_key,
     )
-    refusal = await throttle.refusal()
-    if refusal is not None:
-        return Outcome(error=refusal)
-
-    customer = await Customers(session).by_email_key(email_key) if email_key else None
-    stored = customer.password_hash if customer else None
-    if customer is None or not await passwords.verify_password(stored, password):
-        await throttle.failed()
-        return Outcome(error=DomainError(ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS))
-    await throttle.succeeded()
-    if customer.password_hash and passwords.needs_rehash(customer.password_hash):
-        customer.password_hash = await passwords.hash_password(password)
+    if checked.value is None:
+        return Outcome(error=checked.error, delay=checked.delay)
+    customer = checked.value
     issued = start_session(
         session,
         tokens=tokens,
@@ -457,7 +439,7 @@ async def customer_log_in(
         subject_type="Customer",
         subject_id=customer.id,
     )
-    return Outcome(value=CustomerAuth(customer=customer, tokens=issued))
+    return Outcome(value=CustomerAuth(customer=customer, tokens=issued), delay=checked.delay)
 
 
 def _reset_link(settings: Settings, tenant: Tenant, token: str) -> str:
@@ -471,7 +453,8 @@ async def request_password_reset(
 ) -> None:
     """Mail a reset link to the customer with this email on the session's tenant, when there is one.
 
-    Nothing tells the caller whether the account exists. A new link retires the older ones. An account
+    Nothing tells the caller whether the account exists. A new link retires the older ones; at most
+    ``RESET_EMAILS_PER_HOUR`` are sent an hour (the staff flow's rules: ``tenants.credentials``). An account
     created by staff without a password can set its first password this way."""
     tenant_id = session_tenant(session.sync_session)
     if tenant_id is None:
@@ -481,17 +464,16 @@ async def request_password_reset(
     tenant = await TenantDirectory(session).get(tenant_id)
     if customer is None or tenant is None:
         return
-    await ActionTokens(session).retire(
-        kind=ActionKind.CUSTOMER_PASSWORD_RESET.value, subject_id=customer.id, at=clock.now()
-    )
-    minutes = settings.password_reset_ttl_minutes
-    token = issue_action_token(
+    token = await issue_reset_link(
         session,
+        settings=settings,
         kind=ActionKind.CUSTOMER_PASSWORD_RESET,
         tenant_id=tenant.id,
         subject_id=customer.id,
-        ttl=timedelta(minutes=minutes),
     )
+    if token is None:  # past the hourly cap: nothing is sent, the answer is the same
+        return
+    minutes = settings.password_reset_ttl_minutes
     subject = f"Reset your password for {tenant.name}"
     text = (
         f"Hello {customer.name},\n\n"
@@ -521,8 +503,9 @@ async def reset_password(
     """Set a customer's new password from a reset link (a session of the link's tenant) and end every
     log-in the customer has. (``keys`` and ``settings`` are accepted for symmetry with the request.)"""
     tenant_id = session_tenant(session.sync_session)
-    passwords.check_strength(password)
-    row = await consume_action_token(session, token=token, kind=ActionKind.CUSTOMER_PASSWORD_RESET)
+    row = await use_reset_link(
+        session, kind=ActionKind.CUSTOMER_PASSWORD_RESET, token=token, password=password
+    )
     customer = await Customers(session).get(row.subject_id) if row.tenant_id == tenant_id else None
     if customer is None:
         raise Invalid("This link is not valid. Ask for a new one.", field="token")

@@ -6,6 +6,7 @@ the payload's ``errors``. Permission refusals (and unusable tokens) are top-leve
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -35,10 +36,12 @@ from graphql_api.accounts.types import (
     RequestPasswordResetPayload,
     ResetPasswordPayload,
     SignUpPayload,
+    StaffInvitation,
     StaffMember,
     Tenant,
     UpdateTenantSettingsPayload,
     User,
+    WithdrawStaffInvitationPayload,
 )
 from graphql_api.context import Info
 from graphql_api.errors import ApiError, bad_input, forbidden, unauthenticated, user_errors
@@ -138,6 +141,7 @@ class AccountsMutation:
                     subject_id=done.user.id,
                 )
                 entry.tenant_id = done.tenant.id  # the maintenance session is bound to no tenant
+        await asyncio.sleep(outcome.delay)  # an account under attack is slowed down, never locked
         if outcome.error is not None or outcome.value is None:
             return LogInPayload(errors=user_errors(outcome.error or Invalid("Log-in failed.")))
         done = outcome.value
@@ -175,13 +179,14 @@ class AccountsMutation:
 
     @strawberry.mutation(
         permission_classes=[CanManageStaff],
-        description="Add a person to the team; a new person receives an invitation email.",
+        description="Invite a person to the team: they are emailed a link (acceptInvitation). Until they "
+        "accept, nothing about their own account changes and `member` is null.",
     )
     async def add_staff_member(self, info: Info, input: AddStaffMemberInput) -> AddStaffMemberPayload:
         ctx = info.context
         try:
             async with await ctx.session(write=True) as s, s.begin():
-                membership, user = await service.add_staff_member(
+                invitation = await service.add_staff_member(
                     s,
                     keys=ctx.services.keys,
                     settings=ctx.settings,
@@ -193,45 +198,53 @@ class AccountsMutation:
                 audit.record(
                     s,
                     actor=await service.staff_actor(s, ctx.caller),
-                    action="staff.added",
-                    subject_type="StaffMember",
-                    subject_id=membership.id,
-                    detail=f"role={membership.role}",
+                    action="staff.invited",
+                    subject_type="StaffInvitation",
+                    subject_id=invitation.id,
+                    detail=f"role={invitation.role}",
                 )
         except DomainError as exc:
             _refuse_forbidden(exc)
             return AddStaffMemberPayload(errors=user_errors(exc))
-        return AddStaffMemberPayload(member=StaffMember.from_model(membership, user))
+        return AddStaffMemberPayload(invitation=StaffInvitation.from_model(invitation))
 
     @strawberry.mutation(
         permission_classes=[TokenExchange],
-        description="Choose a password from an invitation link; returns the new member's tokens.",
+        description="Accept a team invitation from its emailed link: someone new chooses a password, someone "
+        "with a Bizzly account confirms with theirs. Returns tokens for the inviting business.",
     )
     async def accept_invitation(self, info: Info, input: AcceptInvitationInput) -> AcceptInvitationPayload:
-        services = info.context.services
+        ctx = info.context
+        services = ctx.services
         try:
             async with services.db.public_session() as s:
                 target = await service.action_token_target(s, token=input.token)
             if target is None or target.kind is not ActionKind.INVITATION or target.tenant_id is None:
                 raise Invalid("This invitation link is not valid. Ask for a new one.", field="token")
             async with services.db.tenant_session(target.tenant_id, write=True) as s, s.begin():
-                issued = await service.accept_invitation(
+                outcome = await service.accept_invitation(
                     s,
                     tokens=services.tokens,
                     settings=services.settings,
-                    tenant_id=target.tenant_id,
+                    keys=services.keys,
                     token=input.token,
                     password=input.password,
+                    client_ip=ctx.client_ip,
                 )
-                audit.record(
-                    s,
-                    actor=await service.staff_actor(s, _staff_principal(issued.subject_id)),
-                    action="staff.invitation_accepted",
-                    subject_type="User",
-                    subject_id=issued.subject_id,
-                )
+                issued = outcome.value
+                if issued is not None:
+                    audit.record(
+                        s,
+                        actor=await service.staff_actor(s, _staff_principal(issued.subject_id)),
+                        action="staff.invitation_accepted",
+                        subject_type="User",
+                        subject_id=issued.subject_id,
+                    )
         except DomainError as exc:
             return AcceptInvitationPayload(errors=user_errors(exc))
+        await asyncio.sleep(outcome.delay)
+        if issued is None:  # a wrong password: its failure is counted (committed above)
+            return AcceptInvitationPayload(errors=user_errors(outcome.error or Invalid("Not accepted.")))
         return AcceptInvitationPayload(access_token=issued.access_token, refresh_token=issued.refresh_token)
 
     @strawberry.mutation(
@@ -321,6 +334,29 @@ class AccountsMutation:
             _refuse_forbidden(exc)
             return ChangeStaffRolePayload(errors=user_errors(exc))
         return ChangeStaffRolePayload(member=StaffMember.from_model(change.member, change.user))
+
+    @strawberry.mutation(
+        permission_classes=[CanManageStaff],
+        description="Withdraw the pending invitation to this email: its link stops working.",
+    )
+    async def withdraw_staff_invitation(self, info: Info, email: str) -> WithdrawStaffInvitationPayload:
+        ctx = info.context
+        try:
+            async with await ctx.session(write=True) as s, s.begin():
+                actor = await service.staff_actor(s, ctx.caller)
+                withdrawn = await service.withdraw_invitation(s, caller=ctx.caller, email=email)
+                audit.record(
+                    s,
+                    actor=actor,
+                    action="staff.invitation_withdrawn",
+                    subject_type="StaffInvitation",
+                    subject_id=withdrawn.id,
+                    detail=f"role={withdrawn.role}",
+                )
+        except DomainError as exc:
+            _refuse_forbidden(exc)
+            return WithdrawStaffInvitationPayload(errors=user_errors(exc))
+        return WithdrawStaffInvitationPayload(ok=True)
 
     @strawberry.mutation(
         permission_classes=[CanManageStaff],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from bizzly.errors import DomainError
-from graphql_api.accounts.types import StaffMember, StaffRole, Tenant, User, Viewer
+from graphql_api.accounts.types import StaffInvitation, StaffMember, StaffRole, Tenant, User, Viewer
 from graphql_api.context import Info
 from graphql_api.errors import from_domain
 from graphql_api.permissions import CanManageStaff, Public
@@ -56,3 +56,12 @@ class AccountsQuery:
         except DomainError as exc:
             raise from_domain(exc) from exc
         return Connection[StaffMember].from_page(page, lambda m: StaffMember.from_model(m, users[m.user_id]))
+
+    @strawberry.field(
+        permission_classes=[CanManageStaff],
+        description="Invitations sent and not yet accepted, expired or withdrawn; oldest first, at most 100.",
+    )
+    async def staff_invitations(self, info: Info) -> list[StaffInvitation]:
+        async with await info.context.session() as s:
+            pending = await service.pending_invitations(s)
+        return [StaffInvitation.from_model(i) for i in pending]

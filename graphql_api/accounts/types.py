@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 
 import strawberry
@@ -162,15 +162,42 @@ class AcceptInvitationPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@strawberry.type(description="A pending invitation to a business's team, accepted by the emailed link.")
+class StaffInvitation:
+    email: str
+    name: str
+    role: StaffRole
+    expires_at: datetime
+
+    @classmethod
+    def from_model(cls, invitation: models.StaffInvitation) -> StaffInvitation:
+        return cls(
+            email=invitation.email,
+            name=invitation.name,
+            role=StaffRole(invitation.role),
+            expires_at=invitation.expires_at,
+        )
+
+
 @strawberry.type
 class AddStaffMemberPayload:
-    member: StaffMember | None = None
+    member: StaffMember | None = strawberry.field(
+        default=None,
+        description="Always null now: the person becomes a member when they accept the invitation.",
+    )
+    invitation: StaffInvitation | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ChangeStaffRolePayload:
     member: StaffMember | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class WithdrawStaffInvitationPayload:
+    ok: bool = False
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 

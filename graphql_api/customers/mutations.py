@@ -6,6 +6,7 @@ payload's ``errors`` (nothing written). Every change is audited by the service.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import strawberry
@@ -142,6 +143,7 @@ class CustomersMutation:
                 )
         except DomainError as exc:
             return CustomerLogInPayload(errors=user_errors(exc))
+        await asyncio.sleep(outcome.delay)  # an account under attack is slowed down, never locked
         if outcome.error is not None or outcome.value is None:
             return CustomerLogInPayload(errors=user_errors(outcome.error) if outcome.error else [])
         return CustomerLogInPayload(

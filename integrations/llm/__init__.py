@@ -4,7 +4,9 @@ The model is only asked which tool to call and with which arguments (``tools`` +
 what it returns is handed to the assistant's tool layer, which decides. Any failure (HTTP error, timeout,
 unreadable answer) raises ``ModelError`` and the assistant falls back to its deterministic help. The
 timeout bounds the whole call (connecting, waiting, reading), not each read: a server that trickles bytes
-or never answers costs at most ``timeout`` seconds.
+or never answers costs at most ``timeout`` seconds. The model is called through ``GuardedClient`` only, so
+a base URL that reaches inside our network is refused again at call time (``ModelError.error``: INVALID on
+``baseUrl``), whenever it was saved.
 
 A tenant's model is never asked inside a database transaction: ``integrations.llm.turns`` defers the
 question out of the message's transaction and caps the calls a tenant has in flight.
@@ -21,21 +23,35 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.crypto import KeyRing
+from bizzly.egress import check_url
+from bizzly.errors import DomainError, Invalid
 from bizzly.ports import LanguageModel
 from domain.assistant.model_config import model_credentials
+from integrations.outbound import DestinationRefused, GuardedClient
 
 MAX_ARGUMENTS = 4000
 
 
 class ModelError(Exception):
-    """The model did not answer usably (never carries the key)."""
+    """The model did not answer usably (never carries the key); ``error`` when its URL was refused."""
+
+    def __init__(self, message: str, *, error: DomainError | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def _refused(error: Invalid) -> ModelError:
+    return ModelError(
+        f"model base URL refused: {error.message}", error=Invalid(error.message, field="baseUrl")
+    )
 
 
 class OpenAICompatibleModel:
     def __init__(
-        self, *, client: httpx.AsyncClient, base_url: str, model: str, api_key: str, timeout: float
+        self, *, client: GuardedClient, base_url: str, model: str, api_key: str, timeout: float
     ) -> None:
         self.client = client
+        self.base_url = base_url
         self.url = f"{base_url.rstrip('/')}/chat/completions"
         self.model = model
         self.api_key = api_key
@@ -46,6 +62,10 @@ class OpenAICompatibleModel:
     ) -> Mapping[str, Any] | None:
         body = {"model": self.model, "messages": list(messages), "tools": list(tools), "tool_choice": "auto"}
         try:
+            check_url(self.base_url, self.client.policy, field="baseUrl")
+        except Invalid as exc:
+            raise _refused(exc) from None
+        try:
             async with asyncio.timeout(self.timeout):
                 response = await self.client.post(
                     self.url,
@@ -55,6 +75,8 @@ class OpenAICompatibleModel:
                 )
         except TimeoutError:
             raise ModelError(f"model did not answer within {self.timeout:g} s") from None
+        except DestinationRefused as exc:
+            raise _refused(exc.error) from None
         except httpx.HTTPError as exc:
             raise ModelError(f"model request failed: {type(exc).__name__}") from None
         if response.status_code != 200:
@@ -83,7 +105,7 @@ class OpenAICompatibleModel:
 
 
 async def tenant_model(
-    session: AsyncSession, *, keys: KeyRing, client: httpx.AsyncClient, timeout_seconds: float
+    session: AsyncSession, *, keys: KeyRing, client: GuardedClient, timeout_seconds: float
 ) -> LanguageModel | None:
     """The tenant's configured model, or None (deterministic understanding only)."""
     found = await model_credentials(session, keys=keys)

@@ -15,7 +15,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +44,7 @@ from integrations.connections import (
 )
 from integrations.llm import tenant_model
 from integrations.llm.turns import ModelAnswer, ModelQuestion, ModelSlots, Outcome, Probe, Replay, ask
+from integrations.outbound import GuardedClient
 from integrations.whatsapp import payloads
 from integrations.whatsapp.checker import AUTH_CODES
 from integrations.whatsapp.client import CloudApi, GraphError
@@ -161,7 +161,7 @@ async def _ask_the_model(ctx: WorkContext, data: dict[str, Any]) -> ModelAnswer:
     question = ModelQuestion.from_json(data.get("question"))
     if question is None:
         return ModelAnswer.failed("the model turn carries no question")
-    http = ctx.shared("llm.http", httpx.AsyncClient)
+    http = ctx.shared("llm.http", lambda: GuardedClient(ctx.settings))
     async with ctx.db.tenant_session(ctx.tenant_id, write=False) as session:
         model = await tenant_model(
             session, keys=ctx.keys, client=http, timeout_seconds=ctx.settings.assistant_model_timeout_seconds
@@ -294,7 +294,7 @@ async def assistant_replies(
     conversation: Conversation,
     message: Message,
     channel: assistant.ChannelInfo,
-    http: httpx.AsyncClient | None = None,
+    http: GuardedClient | None = None,
 ) -> list[assistant.Reply]:
     """``bizzly chat``'s turn: the replies to a stored inbound message, the tenant's model (through
     ``http``) asked directly -- one person at a terminal, so there is no one else to hold up."""

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from tests.support.accounts import (
     DEFAULT_PASSWORD,
     SignedUp,
+    accept_invitation,
     add_member,
     database_snapshot,
     last_link_token,
@@ -153,6 +154,7 @@ async def test_bad_staff_input_is_refused_and_writes_nothing(
     gql: GraphQLClient, app: Starlette, owner: SignedUp, variables: dict[str, Any], field: str, code: str
 ) -> None:
     await add_member(gql, owner, role="STAFF", email="twice@example.com")
+    await accept_invitation(gql, email="twice@example.com")  # a member now: inviting again is a conflict
     before = await database_snapshot(app.state.services.settings)
     result = await gql.op("AddStaffMember", {"input": variables}, token=owner.access_token)
     payload = result.data["addStaffMember"]

@@ -35,7 +35,7 @@ OWNERS = frozenset({"OWNER"})
 class World:
     owner: SignedUp
     tokens: dict[str, str | None]
-    members: dict[str, str]  # target role -> member global id (invited, not yet accepted)
+    members: dict[str, str]  # target role -> member global id
 
 
 async def build_world(gql: GraphQLClient) -> World:
@@ -49,10 +49,16 @@ async def build_world(gql: GraphQLClient) -> World:
         ],
         "ANONYMOUS": None,
     }
-    members = {}
-    for role in ("STAFF", "ADMIN", "OWNER"):
-        member = await add_member(gql, owner, role=role, email=f"target-{role.lower()}@example.com")
-        members[role] = member["id"]
+    targets = {f"target-{role.lower()}@example.com": role for role in ("STAFF", "ADMIN", "OWNER")}
+    for email, role in targets.items():
+        await staff_token(gql, owner, role, email=email)  # invited and accepted: members
+    listed = await gql.op("StaffMembers", token=owner.access_token)
+    members = {
+        targets[e["node"]["user"]["email"]]: e["node"]["id"]
+        for e in listed.data["staffMembers"]["edges"]
+        if e["node"]["user"]["email"] in targets
+    }
+    await add_member(gql, owner, role="STAFF", email="pending@example.com")  # for acceptInvitation
     return World(owner=owner, tokens=tokens, members=members)
 
 
@@ -67,7 +73,7 @@ def op(name: str, variables: Callable[[World], dict[str, Any]]) -> Call:
 
 
 async def _accept(gql: GraphQLClient, world: World, token: str | None) -> Result:
-    link = await last_link_token(gql, "target-staff@example.com")
+    link = await last_link_token(gql, "pending@example.com")
     return await gql.op(
         "AcceptInvitation", {"input": {"token": link, "password": "Fresh-Pass-123"}}, token=token
     )
@@ -116,6 +122,19 @@ CASES: list[tuple[str, Call, frozenset[str]]] = [
         MANAGERS,
     ),
     ("staffMembers", op("StaffMembers", lambda w: {}), MANAGERS),
+    (
+        "staffInvitations",
+        lambda gql, w, token: gql("query { staffInvitations { email role } }", token=token),
+        MANAGERS,
+    ),
+    (
+        "withdrawStaffInvitation STAFF",
+        lambda gql, w, token: gql(
+            'mutation { withdrawStaffInvitation(email: "pending@example.com") { ok errors { code } } }',
+            token=token,
+        ),
+        MANAGERS,
+    ),
     ("viewer", op("Viewer", lambda w: {}), EVERYONE),
     # Public operations work for anyone; a caller's own token does not get in the way.
     (

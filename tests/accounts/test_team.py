@@ -20,9 +20,12 @@ from tenants.models import StaffRole, SubjectKind
 from tenants.principal import Principal
 from tests.support.accounts import (
     SignedUp,
+    accept_invitation,
     add_member,
     database_snapshot,
     emails_to,
+    last_link_token,
+    link_token,
     sign_up,
     snapshot_changes,
     staff_token,
@@ -43,19 +46,27 @@ async def audit_log(app: Starlette) -> list[tuple[str, str, str | None]]:
         return [(e.action, e.actor, e.detail) for e in rows]
 
 
+PENDING = "query { staffInvitations { email name role expiresAt } }"
+
+
 async def test_adding_listing_and_changing_members(gql: GraphQLClient, app: Starlette) -> None:
     owner = await sign_up(gql, slug="north-salon", email="olivia@example.com")
-    added = await add_member(gql, owner, role="STAFF", email="Sam@Example.com", name="Sam Smith")
-    assert added["role"] == "STAFF"
-    assert added["user"]["email"] == "sam@example.com"
-    assert added["user"]["name"] == "Sam Smith"
+    invited = await add_member(gql, owner, role="STAFF", email="Sam@Example.com", name="Sam Smith")
+    assert (invited["email"], invited["name"], invited["role"]) == ("sam@example.com", "Sam Smith", "STAFF")
+    # Invited is not a member yet: listed among the invitations only.
+    assert set(await members(gql, owner.access_token)) == {"olivia@example.com"}
+    pending = (await gql(PENDING, token=owner.access_token)).data["staffInvitations"]
+    assert [(i["email"], i["role"]) for i in pending] == [("sam@example.com", "STAFF")]
 
+    await accept_invitation(gql, email="sam@example.com")
+    assert (await gql(PENDING, token=owner.access_token)).data["staffInvitations"] == []
     team = await members(gql, owner.access_token)
     assert {email: m["role"] for email, m in team.items()} == {
         "olivia@example.com": "OWNER",
         "sam@example.com": "STAFF",
     }
-    assert team["sam@example.com"]["id"] == added["id"]
+    added = team["sam@example.com"]
+    assert added["user"]["name"] == "Sam Smith"
 
     changed = await gql.op(
         "ChangeStaffRole", {"input": {"memberId": added["id"], "role": "ADMIN"}}, token=owner.access_token
@@ -67,7 +78,8 @@ async def test_adding_listing_and_changing_members(gql: GraphQLClient, app: Star
     assert set(await members(gql, owner.access_token)) == {"olivia@example.com"}
 
     assert [entry for entry in await audit_log(app) if entry[0].startswith("staff.")] == [
-        ("staff.added", "staff:olivia@example.com", "role=STAFF"),
+        ("staff.invited", "staff:olivia@example.com", "role=STAFF"),
+        ("staff.invitation_accepted", "staff:sam@example.com", None),
         ("staff.role_changed", "staff:olivia@example.com", "STAFF -> ADMIN"),
         ("staff.removed", "staff:olivia@example.com", "role=ADMIN"),
     ]
@@ -76,7 +88,8 @@ async def test_adding_listing_and_changing_members(gql: GraphQLClient, app: Star
 async def test_the_staff_list_pages(gql: GraphQLClient) -> None:
     owner = await sign_up(gql, slug="north-salon")
     for n in range(4):
-        await add_member(gql, owner, role="STAFF", email=f"m{n}@example.com")
+        await staff_token(gql, owner, "STAFF", email=f"m{n}@example.com")
+    await add_member(gql, owner, role="STAFF", email="pending@example.com")  # not a member: not listed
     query = """query($after: String) { staffMembers(first: 2, after: $after) {
         totalCount edges { node { user { email } } } pageInfo { hasNextPage endCursor } } }"""
     seen: list[str] = []
@@ -92,23 +105,78 @@ async def test_the_staff_list_pages(gql: GraphQLClient) -> None:
     assert seen == [owner.email] + [f"m{n}@example.com" for n in range(4)]
 
 
-async def test_someone_already_on_bizzly_is_added_and_told(gql: GraphQLClient, app: Starlette) -> None:
+async def test_someone_already_on_bizzly_is_invited_and_accepts_with_their_password(
+    gql: GraphQLClient, app: Starlette
+) -> None:
     first = await sign_up(gql, slug="first-shop", email="sam@example.com", name="Sam")
     second = await sign_up(gql, slug="second-shop", business_name="Second Shop")
-    member = await add_member(gql, second, role="STAFF", email="sam@example.com", name="Ignored Name")
-    # The person keeps their own name; no invitation is needed, they are told instead.
-    assert member["user"]["name"] == "Sam"
+    await add_member(gql, second, role="STAFF", email="sam@example.com", name="Ignored Name")
     services = app.state.services
     [mail] = await emails_to(services.db, services.keys, "sam@example.com")
-    assert mail["subject"] == "You now have access to Second Shop on Bizzly"
-    assert "token=" not in mail["text"]
-    assert services.settings.dashboard_url in mail["text"]
+    assert mail["subject"] == "You are invited to Second Shop on Bizzly"
+    assert "confirm with your Bizzly password" in mail["text"]
+    token = link_token(str(mail["text"]))
+
+    # A wrong password neither accepts nor uses up the link.
+    wrong = await gql.op("AcceptInvitation", {"input": {"token": token, "password": "Not-Her-Pass-1"}})
+    assert [e["code"] for e in wrong.data["acceptInvitation"]["errors"]] == ["INVALID_CREDENTIALS"]
+    accepted = await gql.op("AcceptInvitation", {"input": {"token": token, "password": first.password}})
+    assert accepted.data["acceptInvitation"]["errors"] == []
+    me = (await gql.op("Viewer", token=accepted.data["acceptInvitation"]["accessToken"])).data["viewer"]
+    # The person keeps their own name and password.
+    assert (me["user"]["name"], me["tenant"]["slug"], me["role"]) == ("Sam", "second-shop", "STAFF")
 
     logged = await gql.op(
         "LogIn",
         {"input": {"email": "sam@example.com", "password": first.password, "tenantSlug": "second-shop"}},
     )
     assert logged.data["logIn"]["errors"] == []
+
+
+async def test_an_invitation_changes_nothing_for_the_invitee_until_accepted(
+    gql: GraphQLClient, app: Starlette
+) -> None:
+    """Issue 18: adding an address neither reserves it nor changes its owner's own log-in."""
+    mallory = await sign_up(gql, slug="mallory-shop")
+    # An owner of another business logs in as before (not TENANT_REQUIRED).
+    founder = await sign_up(gql, slug="founder-shop", email="founder@example.com")
+    await add_member(gql, mallory, role="OWNER", email="founder@example.com")
+    logged = await gql.op("LogIn", {"input": {"email": "founder@example.com", "password": founder.password}})
+    assert logged.data["logIn"]["errors"] == []
+    assert logged.data["logIn"]["tenant"]["slug"] == "founder-shop"
+    into_mallory = await gql.op(
+        "LogIn",
+        {
+            "input": {
+                "email": "founder@example.com",
+                "password": founder.password,
+                "tenantSlug": "mallory-shop",
+            }
+        },
+    )
+    assert [e["code"] for e in into_mallory.data["logIn"]["errors"]] == ["INVALID_CREDENTIALS"]
+
+    # An address nobody uses yet stays free: its owner signs up later as anyone would.
+    await add_member(gql, mallory, role="STAFF", email="future-founder@example.com")
+    later = await sign_up(gql, slug="future-shop", email="future-founder@example.com")
+    me = (await gql.op("Viewer", token=later.access_token)).data["viewer"]
+    assert (me["tenant"]["slug"], me["role"]) == ("future-shop", "OWNER")
+    # Her plain log-in goes to her own business only; Mallory's invitation is still just an invitation.
+    again = await gql.op(
+        "LogIn", {"input": {"email": "future-founder@example.com", "password": later.password}}
+    )
+    assert again.data["logIn"]["tenant"]["slug"] == "future-shop"
+
+
+async def test_a_second_invitation_replaces_the_first(gql: GraphQLClient) -> None:
+    owner = await sign_up(gql, slug="north-salon")
+    await add_member(gql, owner, role="ADMIN", email="sam@example.com")
+    first = await last_link_token(gql, "sam@example.com")
+    await add_member(gql, owner, role="STAFF", email="sam@example.com")
+    old = await gql.op("AcceptInvitation", {"input": {"token": first, "password": "Fresh-Pass-123"}})
+    assert [e["code"] for e in old.data["acceptInvitation"]["errors"]] == ["INVALID"]
+    token = await accept_invitation(gql, email="sam@example.com")
+    assert (await gql.op("Viewer", token=token)).data["viewer"]["role"] == "STAFF"
 
 
 async def test_a_business_keeps_an_owner(gql: GraphQLClient, app: Starlette) -> None:
@@ -140,8 +208,10 @@ async def test_a_business_keeps_an_owner(gql: GraphQLClient, app: Starlette) -> 
 async def test_an_admin_manages_staff_members_only(gql: GraphQLClient, app: Starlette) -> None:
     owner = await sign_up(gql, slug="north-salon")
     admin = await staff_token(gql, owner, "ADMIN", email="ali@example.com")
-    sam = await add_member(gql, admin, role="STAFF", email="sam@example.com")
+    await add_member(gql, admin, role="STAFF", email="sam@example.com")
+    await accept_invitation(gql, email="sam@example.com")
     team = await members(gql, admin)
+    sam = team["sam@example.com"]
     settings = app.state.services.settings
 
     refusals: list[tuple[str, dict[str, Any]]] = [
@@ -294,3 +364,23 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     assert await racer == "CONFLICT"
     roles = {email: m["role"] for email, m in (await members(gql, owner.access_token)).items()}
     assert roles == {owner.email: "OWNER", "second@example.com": "STAFF"}
+
+
+async def test_an_admin_withdraws_staff_invitations_only(gql: GraphQLClient, app: Starlette) -> None:
+    owner = await sign_up(gql, slug="north-salon")
+    admin = await staff_token(gql, owner, "ADMIN", email="ali@example.com")
+    await add_member(gql, owner, role="ADMIN", email="second-admin@example.com")
+    withdraw = (
+        "mutation($email: String!) { withdrawStaffInvitation(email: $email) { ok errors { field code } } }"
+    )
+    before = await database_snapshot(app.state.services.settings)
+    refused = await gql(withdraw, {"email": "second-admin@example.com"}, token=admin)
+    assert refused.error_codes == ["FORBIDDEN"]
+    assert snapshot_changes(before, await database_snapshot(app.state.services.settings)) == {}
+    unknown = await gql(withdraw, {"email": "nobody@example.com"}, token=admin)
+    assert unknown.data["withdrawStaffInvitation"]["errors"] == [{"field": "email", "code": "NOT_FOUND"}]
+    assert (await gql(withdraw, {"email": "second-admin@example.com"}, token=owner.access_token)).data[
+        "withdrawStaffInvitation"
+    ] == {"ok": True, "errors": []}
+    pending = (await gql(PENDING, token=owner.access_token)).data["staffInvitations"]
+    assert pending == []

@@ -18,7 +18,7 @@ from bizzly.db.engine import Database
 from domain.identity.service import upsert_crm_contact
 from tenants.models import Tenant as TenantRow
 from tests.generic.operations import PROBE_PHONE, future
-from tests.support.accounts import SignedUp
+from tests.support.accounts import SignedUp, accept_invitation
 from tests.support.graphql import GraphQLClient
 
 
@@ -88,11 +88,13 @@ async def _user(ctx: FactoryContext) -> str:
 
 @factory("StaffMember")
 async def _staff_member(ctx: FactoryContext) -> str:
-    data = await ctx.op(
-        "AddStaffMember",
-        {"input": {"email": ctx.email("stan"), "name": ctx.text("Stan"), "role": "STAFF"}},
-    )
-    return str(data["addStaffMember"]["member"]["id"])
+    """Invited, then accepted by the invitee: only then a member."""
+    email = ctx.email("stan")
+    await ctx.op("AddStaffMember", {"input": {"email": email, "name": ctx.text("Stan"), "role": "STAFF"}})
+    await accept_invitation(ctx.gql, email=email)
+    data = await ctx.op("StaffMembers")
+    [member] = [e["node"] for e in data["staffMembers"]["edges"] if e["node"]["user"]["email"] == email]
+    return str(member["id"])
 
 
 # --- customers and identity ----------------------------------------------------------------------------

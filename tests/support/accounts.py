@@ -120,18 +120,30 @@ async def last_link_token(gql: GraphQLClient, to: str) -> str:
     return link_token(str(mails[-1]["text"]))
 
 
+# The contract's AddStaffMember selects only ``member`` (null until the invitation is accepted).
+ADD_STAFF_MEMBER = """
+mutation AddStaffMember($input: AddStaffMemberInput!) {
+  addStaffMember(input: $input) {
+    member { id }
+    invitation { email name role expiresAt }
+    errors { field message code }
+  }
+}
+"""
+
+
 async def add_member(
     gql: GraphQLClient, owner: SignedUp | str, *, role: str, email: str, name: str = "Sam Staff"
 ) -> dict[str, Any]:
-    """``AddStaffMember`` as ``owner`` (a SignedUp or an access token); returns the payload's member."""
+    """``AddStaffMember`` as ``owner`` (a SignedUp or an access token): an invitation is mailed to
+    ``email``; returns the payload's invitation (the person is a member once they accept it)."""
     token = owner.access_token if isinstance(owner, SignedUp) else owner
-    result = await gql.op(
-        "AddStaffMember", {"input": {"email": email, "name": name, "role": role}}, token=token
-    )
+    result = await gql(ADD_STAFF_MEMBER, {"input": {"email": email, "name": name, "role": role}}, token=token)
     payload = result.data["addStaffMember"]
     assert payload["errors"] == [], payload["errors"]
-    member: dict[str, Any] = payload["member"]
-    return member
+    assert payload["member"] is None  # nobody joins a team without accepting
+    invitation: dict[str, Any] = payload["invitation"]
+    return invitation
 
 
 async def accept_invitation(gql: GraphQLClient, *, email: str, password: str = DEFAULT_PASSWORD) -> str:

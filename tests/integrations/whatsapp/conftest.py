@@ -36,6 +36,7 @@ def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
         whatsapp_graph_url=meta.url,
         whatsapp_app_secret=APP_SECRET,
         whatsapp_verify_token=VERIFY_TOKEN,
+        outbound_allowed_hosts="127.0.0.1",  # the fake model (a tenant's URL may not reach 127.0.0.1 else)
     )
 
 

@@ -61,6 +61,7 @@ def settings(database_settings: dict[str, str], meta: MetaFake, namespace: str) 
         "assistant_model_timeout_seconds": MODEL_TIMEOUT,
         "assistant_model_concurrency": 1,
         "relay_interval_seconds": 0.05,
+        "outbound_allowed_hosts": "127.0.0.1",  # the fake model (a tenant's URL may not reach 127.0.0.1 else)
     }
     if TEST_DB == "postgresql":
         # Web here; relay and worker in a `bizzly worker` process on Redis (started by the test).
@@ -93,6 +94,7 @@ def worker(
         "BIZZLY_WHATSAPP_APP_SECRET": APP_SECRET,
         "BIZZLY_ASSISTANT_MODEL_TIMEOUT_SECONDS": str(MODEL_TIMEOUT),
         "BIZZLY_ASSISTANT_MODEL_CONCURRENCY": "1",
+        "BIZZLY_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",
     }
     with (tmp_path / "worker.log").open("wb") as log:
         proc = subprocess.Popen(

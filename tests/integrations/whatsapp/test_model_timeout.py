@@ -31,6 +31,7 @@ def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
         whatsapp_app_secret=APP_SECRET,
         whatsapp_verify_token=VERIFY_TOKEN,
         assistant_model_timeout_seconds=TIMEOUT,
+        outbound_allowed_hosts="127.0.0.1",  # the fake model (a tenant's URL may not reach 127.0.0.1 else)
     )
 
 
