@@ -143,6 +143,8 @@ async def request_phone_code(
             raise _limited(resume, now)
 
     await codes.kill(customer.id, at=now)
+    # The account's codes older than the send-limit window count for nothing any more.
+    await codes.prune(customer.id, before=since - CODE_TTL)
     code = new_code()
     codes.add(
         PhoneCode(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.db.paging import Page, PageRequest, keyset_page
@@ -116,6 +116,18 @@ class PhoneCodes:
             )
             .values(dead_at=at)
             .execution_options(synchronize_session="fetch")
+        )
+
+    async def prune(self, customer_id: uuid.UUID, *, before: datetime) -> None:
+        """Forget the account's codes created before ``before`` (past any send-limit window)."""
+        await self.session.execute(
+            delete(PhoneCode)
+            .where(
+                PhoneCode.tenant_id == self.tenant_id,
+                PhoneCode.customer_id == customer_id,
+                PhoneCode.created_at < before,
+            )
+            .execution_options(synchronize_session=False)
         )
 
     async def since(

@@ -4,8 +4,8 @@ Revision ID: i18b_phone_ownership
 Revises: 0012
 
 Existing accounts are backfilled from what already proves a phone: a WhatsApp verification from the
-account's own phone (``assistant_sessions``), or staff having entered the phone (the audit log shows a staff
-create or phone change, and no later change by the customer). Every other phone starts unproven.
+account's own phone (``assistant_sessions``), or staff having entered the phone (the newest audit entry that
+created the account or changed its phone is a staff member's). Every other phone starts unproven.
 """
 
 from collections.abc import Sequence
@@ -63,19 +63,19 @@ UPDATE customers
 SET phone_proven_at = (SELECT MIN(s.started_at) {_VERIFIED_FROM_OWN_PHONE}), phone_proven_by = 'whatsapp'
 WHERE phone_e164 IS NOT NULL AND EXISTS (SELECT 1 {_VERIFIED_FROM_OWN_PHONE})
 """
-_PHONE_SET = """
-    FROM audit_log a
+# Who last set the phone: the newest audit entry that creates the account or changes its phone.
+_LAST_PHONE_ACTOR = """
+    SELECT a.actor FROM audit_log a
     WHERE a.tenant_id = customers.tenant_id AND a.subject_id = customers.id
+      AND (a.action IN ('customer.created', 'customer.registered')
+           OR (a.action IN ('customer.updated', 'customer.profile_updated') AND a.detail LIKE '%phone%'))
+    ORDER BY a.created_at DESC, a.id DESC
+    LIMIT 1
 """
 _BY_STAFF = f"""
 UPDATE customers
 SET phone_proven_at = updated_at, phone_proven_by = 'staff'
-WHERE phone_e164 IS NOT NULL AND phone_proven_at IS NULL
-  AND EXISTS (SELECT 1 {_PHONE_SET} AND a.actor LIKE 'staff:%'
-              AND (a.action = 'customer.created' OR (a.action = 'customer.updated' AND a.detail LIKE '%phone%')))
-  AND NOT EXISTS (SELECT 1 {_PHONE_SET}
-                  AND (a.action = 'customer.registered'
-                       OR (a.action = 'customer.profile_updated' AND a.detail LIKE '%phone%')))
+WHERE phone_e164 IS NOT NULL AND phone_proven_at IS NULL AND ({_LAST_PHONE_ACTOR}) LIKE 'staff:%'
 """
 
 
