@@ -17,6 +17,7 @@ from bizzly.db.engine import MaintenanceUse
 from bizzly.outbox import OutboxRow
 from bizzly.settings import Settings
 from domain.conversations.models import Message
+from domain.customers.models import Customer, PhoneCode
 from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake
 from tests.integrations.whatsapp.conftest import (
@@ -293,3 +294,23 @@ async def test_the_fake_refuses_a_code_template_without_its_copy_code_button(met
         accepted = await client.post(url, json=body, headers=headers)
         assert accepted.status_code == 200
     assert len(meta.sends) == 1
+
+
+async def test_erasure_forgets_the_accounts_phone_codes_and_proof(gql: GraphQLClient, meta: MetaFake) -> None:
+    owner = await shop(gql, meta, "erase-codes")
+    token = await customer(gql, owner.slug, "Sam")
+    await request(gql, token)
+    await sent_code(gql, meta)
+    await request(gql, token)
+    code = await sent_code(gql, meta)
+    proven = await confirm(gql, token, code)
+    assert proven["customer"]["phoneProven"] is True
+    assert len(await rows(gql, PhoneCode)) == 2
+
+    erased = await gql.op(
+        "EraseCustomerData", {"customerId": proven["customer"]["id"]}, token=owner.access_token
+    )
+    assert erased.data["eraseCustomerData"]["errors"] == []
+    assert await rows(gql, PhoneCode) == []
+    [account] = await rows(gql, Customer)
+    assert (account.phone_proven_at, account.phone_proven_by) == (None, None)
