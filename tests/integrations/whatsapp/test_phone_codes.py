@@ -314,3 +314,16 @@ async def test_erasure_forgets_the_accounts_phone_codes_and_proof(gql: GraphQLCl
     assert await rows(gql, PhoneCode) == []
     [account] = await rows(gql, Customer)
     assert (account.phone_proven_at, account.phone_proven_by) == (None, None)
+
+
+async def test_a_template_meta_does_not_hold_fails_visibly_and_sends_nothing(
+    gql: GraphQLClient, meta: MetaFake
+) -> None:
+    owner = await shop(gql, meta, "typo-shop", template="bizzly_otp_typo")
+    token = await customer(gql, owner.slug, "Sam")
+    assert (await request(gql, token))["errors"] == []
+    await drain_outbox(_services(gql).settings)
+    assert meta.sends == []
+    # Staff see the failed send in the conversation, with Meta's code (the template does not exist).
+    [message] = await rows(gql, Message)
+    assert (message.status, message.error_code) == ("failed", 132001)
