@@ -93,12 +93,15 @@ async def proven_in_chat(
     _prove(customer, PhoneProof.WHATSAPP, session=session, actor=actor)
 
 
-def _limited(resume: datetime, now: datetime, *, field: str | None = None) -> DomainError:
+def _limited(resume: datetime, now: datetime) -> DomainError:
     return DomainError(
         ErrorCode.LIMIT_REACHED,
         f"Too many codes were sent. Try again in {wait_text(resume, now)} (after {resume:%H:%M} UTC).",
-        field=field,
     )
+
+
+def _already_proven() -> DomainError:
+    return DomainError(ErrorCode.CONFLICT, "Your phone number is already confirmed.", field="phone")
 
 
 async def request_phone_code(
@@ -115,7 +118,7 @@ async def request_phone_code(
     if phone is None:
         raise DomainError(ErrorCode.REQUIRED, "Add a phone number to your profile first.", field="phone")
     if customer.phone_proven:
-        raise DomainError(ErrorCode.CONFLICT, "Your phone number is already confirmed.", field="phone")
+        raise _already_proven()
     connection = await live_connection(session, provider=Provider.WHATSAPP)
     if connection is None or connection.status == ConnectionStatus.NEEDS_REAUTH:
         raise DomainError(
@@ -179,7 +182,8 @@ async def confirm_phone_code(
     session: AsyncSession, *, keys: KeyRing, customer_id: uuid.UUID, code: str
 ) -> Outcome[Customer]:
     """Check the code typed on the website; the right one proves the phone. Refusals are returned, with
-    the try counted: ``INVALID`` (not six digits; not counted), ``NOT_FOUND`` (no code asked for),
+    the try counted: ``INVALID`` (not six digits; not counted), ``CONFLICT`` (already proven),
+    ``NOT_FOUND`` (no code asked for),
     ``EXPIRED``, ``WRONG_CODE`` (tries left in the message), ``TOO_MANY_ATTEMPTS`` (the third wrong one
     ends the code: ask for a new one)."""
     typed = code.strip()
@@ -190,7 +194,7 @@ async def confirm_phone_code(
     if customer is None:
         raise DomainError(ErrorCode.NOT_FOUND, "This account no longer exists.")
     if customer.phone_proven:
-        return Outcome(value=customer)
+        raise _already_proven()
     now = clock.now()
     latest = await PhoneCodes(session).latest(customer.id)
     if latest is None or latest.used_at is not None:

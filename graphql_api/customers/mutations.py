@@ -203,7 +203,8 @@ class CustomersMutation:
         permission_classes=[IsCustomer],
         description="Confirm the code from requestPhoneCode: the right one proves the phone. Errors on "
         "`code`: INVALID (not 6 digits), NOT_FOUND (none asked for), EXPIRED (10 minutes), WRONG_CODE "
-        "(tries left in the message), TOO_MANY_ATTEMPTS (the third wrong try ends the code).",
+        "(tries left in the message), TOO_MANY_ATTEMPTS (the third wrong try ends the code); CONFLICT on "
+        "`phone` when it is already proven.",
     )
     async def confirm_phone_code(self, info: Info, input: ConfirmPhoneCodeInput) -> ConfirmPhoneCodePayload:
         ctx = info.context

@@ -162,6 +162,7 @@ async def test_a_customer_proves_her_phone_with_the_code_sent_as_the_authenticat
     assert proven["customer"]["phoneProven"] is True
     assert (await gql(ME, token=token)).data["me"]["phoneProven"] is True
     # A code works once; asking again for a proven phone is refused without sending anything.
+    assert errors(await confirm(gql, token, code)) == [("phone", "CONFLICT")]
     again = await request(gql, token)
     assert errors(again) == [("phone", "CONFLICT")]
     await drain_outbox(_services(gql).settings)
