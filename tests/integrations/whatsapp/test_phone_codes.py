@@ -4,6 +4,7 @@ it), ``confirmPhoneCode`` proves the phone; the chat's code rules and send limit
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from bizzly.outbox import OutboxRow
 from bizzly.settings import Settings
 from domain.conversations.models import Message
 from domain.customers.models import Customer, PhoneCode
+from domain.privacy.audit import AuditEntry
 from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake
 from tests.integrations.whatsapp.conftest import (
@@ -328,3 +330,24 @@ async def test_a_template_meta_does_not_hold_fails_visibly_and_sends_nothing(
     # Staff see the failed send in the conversation, with Meta's code (the template does not exist).
     [message] = await rows(gql, Message)
     assert (message.status, message.error_code) == ("failed", 132001)
+
+
+async def test_concurrent_tries_are_each_counted_and_a_code_proves_once(
+    gql: GraphQLClient, meta: MetaFake
+) -> None:
+    owner = await shop(gql, meta, "race-shop")
+    token = await customer(gql, owner.slug, "Sam")
+    await request(gql, token)
+    code = await sent_code(gql, meta)
+    # Two wrong tries at once: both counted (the third, right or wrong, is the last).
+    both = await asyncio.gather(confirm(gql, token, wrong(code)), confirm(gql, token, wrong(code, 2)))
+    assert sorted(e["message"] for p in both for e in p["errors"]) == [
+        "That code is not right. 1 try left.",
+        "That code is not right. 2 tries left.",
+    ]
+    [stored] = await rows(gql, PhoneCode)
+    assert stored.attempts == 2
+    # The right code sent twice at once proves the phone once; the other submit is told it is done.
+    answers = await asyncio.gather(confirm(gql, token, code), confirm(gql, token, code))
+    assert sorted(errors(a) for a in answers) == [[], [("phone", "CONFLICT")]]
+    assert len([e for e in await rows(gql, AuditEntry) if e.action == "customer.phone_proven"]) == 1
