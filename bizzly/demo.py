@@ -23,6 +23,7 @@ from domain.catalog import service as catalog
 from domain.catalog.help import search_articles
 from domain.catalog.repository import Services
 from domain.customers import service as customers
+from domain.customers.models import PhoneProof
 from domain.customers.repository import Customers
 from domain.scheduling.models import BookingSource
 from domain.scheduling.repository import BookingFilter, Bookings
@@ -175,6 +176,7 @@ async def _seed_people(s: AsyncSession) -> bool:
                 email=email,
                 phone=phone,
                 password_hash=password_hash,
+                phone_proof=PhoneProof.STAFF,  # the demo business's own record of its customers
             )
             changed = True
     name, quota, period, pence, covered = PLAN

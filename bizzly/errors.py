@@ -20,6 +20,9 @@ class ErrorCode(StrEnum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     # A booking can no longer be changed by the customer (the cancellation cut-off has passed).
     TOO_LATE = "TOO_LATE"
+    # A one-time code typed wrong (tries are left), and the try that ended it.
+    WRONG_CODE = "WRONG_CODE"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 class DomainError(Exception):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from domain.assistant.models import (
 from domain.assistant.repository import AssistantStore
 from domain.connections.analytics import queue_event as queue_analytics_event
 from domain.customers.models import Customer
+from domain.customers.phone_proof import proven_in_chat
 from domain.customers.service import (
     current_tenant,
     customer_by_meta_user_id,
@@ -57,6 +57,12 @@ from domain.customers.service import (
     record_meta_user_id,
     set_whatsapp_opt_out,
 )
+
+# The code rules shared with the website's phone codes (re-exported: callers read them here).
+from domain.identity.codes import CODE_TTL as CODE_TTL
+from domain.identity.codes import MAX_ATTEMPTS as MAX_ATTEMPTS
+from domain.identity.codes import RATE_WINDOW as RATE_WINDOW
+from domain.identity.codes import looks_like_code, new_code, retry_at
 from domain.identity.service import ReachedVia, resolve_e164, resolve_phone
 from domain.privacy.audit import record
 from domain.privacy.erasure import erase_message_history
@@ -65,12 +71,9 @@ from tenants.models import Tenant
 
 log = logging.getLogger("bizzly.assistant")
 
-CODE_TTL = timedelta(minutes=10)
-MAX_ATTEMPTS = 3
 SESSION_TTL = timedelta(hours=24)
 EXPIRED_MARKER_TTL = timedelta(days=30)
 STATE_TTL = timedelta(hours=24)
-RATE_WINDOW = timedelta(hours=1)
 MAX_TEXT = 1000
 LIST_MAX_ROWS = 10
 CODE_PURPOSE = "assistant-verification-code"
@@ -79,7 +82,6 @@ _LOG_OUT = {"log out", "logout", "log off", "sign out", "signout"}
 _ERASE = {"delete my messages", "delete my message history", "erase my messages", "delete my history"}
 _YES = {"yes", "y", "yes please", "confirm"}
 _NO = {"no", "n", "cancel"}
-_CODE = re.compile(r"\d{3} ?\d{3}")
 
 
 @dataclass
@@ -321,7 +323,7 @@ async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str
 
 
 async def _code_pending(turn: _Turn, text: str, said: str) -> list[Reply]:
-    if _CODE.fullmatch(text):
+    if looks_like_code(text):
         return await _attempt(turn, text.replace(" ", ""))
     if said == "verify":
         account = await _pending_account(turn)
@@ -456,15 +458,18 @@ async def _issue(turn: _Turn, customer: Customer, via: ReachedVia) -> list[Reply
         (None, turn.settings.otp_per_tenant_per_hour, texts.BUSY),
     ):
         count, oldest = await turn.store.codes_since(since, user_key=user_key)
-        if count >= limit:
-            retry_at = (oldest or turn.now) + RATE_WINDOW
+        resume = retry_at(count, oldest, limit=limit, now=turn.now)
+        if resume is not None:
             await turn.save(pending)
             turn.event(AuthEventKind.RATE_LIMITED, customer.id)
-            return [Reply(text=message.format(wait=texts.wait_text(retry_at, turn.now), at=retry_at))]
+            return [Reply(text=message.format(wait=texts.wait_text(resume, turn.now), at=resume))]
 
     await turn.store.kill_codes(turn.user_key, at=turn.now)
-    code = f"{secrets.randbelow(10**6):06d}"
-    delivery = Delivery.CHAT if via is ReachedVia.OWN_PHONE else Delivery.EMAIL
+    code = new_code()
+    # Into this chat only for the account whose own phone this is *and* proven (PhoneProof): a phone typed
+    # on a website by anyone gets its account's code at the account's email, never in the phone's chat.
+    own = via is ReachedVia.OWN_PHONE and customer.phone_proven
+    delivery = Delivery.CHAT if own else Delivery.EMAIL
     turn.store.add_code(
         VerificationCode(
             id=new_id(),
@@ -545,6 +550,7 @@ async def _attempt(turn: _Turn, digits: str) -> list[Reply]:
             )
         except Invalid:
             pass  # a malformed id from the channel: the phone still works
+    await proven_in_chat(turn.session, customer_id=code.customer_id, phone=turn.phone, actor=turn.actor)
     await turn.session.flush()
     replies = [Reply(text=texts.VERIFIED)]
     if isinstance(request, str) and request:

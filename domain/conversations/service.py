@@ -146,6 +146,28 @@ async def record_inbound(
     return conversation, message
 
 
+async def conversation_for_phone(session: AsyncSession, *, channel: str, phone: str) -> Conversation:
+    """The conversation with a phone (E.164) that the business writes to first (a notice, a code): the
+    existing one, else a new one keyed by WhatsApp's id of the phone (its digits)."""
+    repo = Conversations(session)
+    user_key = phone.lstrip("+")
+    found = await repo.by_user(channel, user_key)
+    if found is not None:
+        return found
+    now = clock.now()
+    made = Conversation(
+        tenant_id=repo.tenant_id,
+        channel=channel,
+        user_key=user_key,
+        phone_e164=phone,
+        created_at=now,
+        last_message_at=now,
+    )
+    repo.add(made)
+    await session.flush()
+    return made
+
+
 async def queue_reply(
     session: AsyncSession, *, keys: KeyRing, conversation: Conversation, reply: Reply
 ) -> Message:

@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bizzly import clock
 from bizzly.crypto import KeyRing
 from bizzly.db.paging import Page, PageRequest
 from bizzly.db.tenancy import session_tenant
@@ -25,7 +26,7 @@ from bizzly.errors import Conflict, DomainError, ErrorCode, Invalid, NotFound
 from bizzly.ids import new_id
 from bizzly.patch import UNSET  # re-exported: callers pass it for "unchanged"
 from bizzly.settings import Settings
-from domain.customers.models import Customer
+from domain.customers.models import Customer, PhoneProof
 from domain.customers.repository import Customers
 from domain.identity import service as identity
 from domain.identity.phones import InvalidPhone, Phone, parse_optional_phone, parse_phone
@@ -111,9 +112,11 @@ async def create_customer(
     phone: str | None = None,
     password_hash: str | None = None,
     action: str = "customer.created",
+    phone_proof: PhoneProof | None = None,
 ) -> Customer:
     """A new account. Every input problem is reported at once; nothing is written on any of them.
-    ``actor=None`` means the new customer themself (registration)."""
+    ``actor=None`` means the new customer themself (registration). ``phone_proof``: the phone is proven
+    (staff entering it vouch for it); without it the phone is unproven until its owner proves it."""
     _check_tenant(session, tenant)
     problems = Problems()
     clean_name = problems.check(lambda: check_name(name))
@@ -136,6 +139,7 @@ async def create_customer(
         whatsapp_opted_out=False,
         password_hash=password_hash,
     )
+    _set_phone_proof(customer, phone_proof)
     repo.add(customer)
     await _flush_new(session)
     await identity.sync_customer(session, customer)
@@ -161,9 +165,10 @@ async def update_customer(
     email: str | None = UNSET,
     phone: str | None = UNSET,
     action: str = "customer.updated",
+    phone_proof: PhoneProof | None = None,
 ) -> Customer:
     """Change some fields: an omitted one (``UNSET``) is unchanged, ``phone=None`` clears the phone;
-    name and email cannot be cleared."""
+    name and email cannot be cleared. A changed phone is proven by ``phone_proof``, else unproven."""
     _check_tenant(session, tenant)
     customer = await get_customer(session, customer_id=customer_id)
     problems = Problems()
@@ -186,6 +191,8 @@ async def update_customer(
         raw = clean_phone.raw if clean_phone else None
         e164 = clean_phone.e164 if clean_phone else None
         if (raw, e164) != (customer.phone_raw, customer.phone_e164):
+            if e164 != customer.phone_e164:
+                _set_phone_proof(customer, phone_proof)
             customer.phone_raw, customer.phone_e164 = raw, e164
             changed.append("phone")
     if not changed:
@@ -203,6 +210,11 @@ async def update_customer(
     )
     await session.flush()
     return customer
+
+
+def _set_phone_proof(customer: Customer, proof: PhoneProof | None) -> None:
+    customer.phone_proven_at = clock.now() if proof is not None else None
+    customer.phone_proven_by = proof.value if proof is not None else None
 
 
 def _phone_query(text: str, tenant: Tenant) -> str | None:

@@ -98,3 +98,8 @@ def parse_optional_phone(raw: str | None, region: str | None, *, field: str = "p
     if raw is None or not raw.strip():
         return None
     return parse_phone(raw, region, field=field)
+
+
+def mask_phone(phone: str) -> str:
+    """``+447700900123`` -> ``+44•••••••123``: enough to recognise one's own number."""
+    return phone[:3] + "•" * max(len(phone) - 6, 0) + phone[-3:] if len(phone) > 6 else "•" * len(phone)

@@ -6,8 +6,9 @@ with a ``notifications.deliver`` outbox row -- and *sent* at least once by that 
 (``deliver``): a worker that dies after the provider answered but before its commit sends again, it never
 decides again.
 
-Customers hear on WhatsApp when they have a phone, the business has WhatsApp connected and they have not
-opted out (free text inside the 24-hour window, an approved template outside it), else by email. A customer
+Customers hear on WhatsApp when they have a proven phone (``Customer.phone_proven``), the business has
+WhatsApp connected and they have not opted out (free text inside the 24-hour window, an approved template
+outside it), else by email. A customer
 who opted out (WhatsApp "stop") gets no booking notices on any channel; such a notification, and one for a
 customer with no channel, is recorded as ``SKIPPED`` with the reason. Owners hear by email (``ownerEmail``,
 else the owner's account email).
@@ -39,11 +40,12 @@ from domain.catalog.repository import Services
 from domain.connections.models import ConnectionStatus, Provider
 from domain.connections.service import live_connection
 from domain.conversations import service as conversations
-from domain.conversations.models import Conversation, MessageStatus
+from domain.conversations.models import MessageStatus
 from domain.conversations.repository import Conversations
 from domain.customers.models import Customer
 from domain.customers.repository import Customers
 from domain.customers.service import check_email, current_tenant
+from domain.identity.phones import mask_phone
 from domain.notifications import OWNER_ALERT_TOPIC
 from domain.notifications.models import (
     Notification,
@@ -197,11 +199,6 @@ class Route:
     skipped: str | None = None  # why nothing is sent
 
 
-def mask_phone(phone: str) -> str:
-    """``+447700900123`` -> ``+44•••••••123``."""
-    return phone[:3] + "•" * max(len(phone) - 6, 0) + phone[-3:] if len(phone) > 6 else "•" * len(phone)
-
-
 async def _opted_out(session: AsyncSession, customer: Customer) -> bool:
     if customer.whatsapp_opted_out:
         return True
@@ -216,7 +213,9 @@ async def customer_route(session: AsyncSession, customer: Customer | None) -> Ro
         return Route(NotificationChannel.NONE, None, "the customer no longer exists")
     if await _opted_out(session, customer):
         return Route(NotificationChannel.NONE, None, "the customer opted out of messages (WhatsApp STOP)")
-    if customer.phone_e164:
+    # WhatsApp only to a proven phone: one typed on a website by anyone must not make the business message
+    # a stranger (issue 18); an unproven one hears by email until its owner proves it.
+    if customer.phone_e164 and customer.phone_proven:
         connection = await live_connection(session, provider=Provider.WHATSAPP)
         if connection is not None and connection.status != ConnectionStatus.NEEDS_REAUTH:
             return Route(NotificationChannel.WHATSAPP, mask_phone(customer.phone_e164))
@@ -473,25 +472,6 @@ def _skip(note: Notification, reason: str) -> None:
     note.error = reason
 
 
-async def _conversation(session: AsyncSession, phone: str) -> Conversation:
-    repo = Conversations(session)
-    found = await repo.by_user(WHATSAPP, whatsapp_id(phone))
-    if found is not None:
-        return found
-    now = clock.now()
-    made = Conversation(
-        tenant_id=repo.tenant_id,
-        channel=WHATSAPP,
-        user_key=whatsapp_id(phone),
-        phone_e164=phone,
-        created_at=now,
-        last_message_at=now,
-    )
-    repo.add(made)
-    await session.flush()
-    return made
-
-
 async def deliver(
     session: AsyncSession, *, keys: KeyRing, mailer: Mailer, notification_id: uuid.UUID
 ) -> Notification | None:
@@ -549,7 +529,9 @@ async def _deliver_to_customer(
     note.channel = route.channel.value
     note.recipient = route.recipient
     if route.channel is NotificationChannel.WHATSAPP and customer.phone_e164:
-        conversation = await _conversation(session, customer.phone_e164)
+        conversation = await conversations.conversation_for_phone(
+            session, channel=WHATSAPP, phone=customer.phone_e164
+        )
         template = conversations.Template(
             name=TEMPLATES[kind], params=(service.name if service else "", when, tenant.name)
         )

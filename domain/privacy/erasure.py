@@ -189,6 +189,7 @@ async def erase_customer(
     customer.email_key = placeholder
     customer.phone_raw = None
     customer.phone_e164 = None
+    customer.phone_proven_at = customer.phone_proven_by = None
     customer.meta_user_id = None
     customer.password_hash = None
     customer.whatsapp_opted_out = True  # nothing business-initiated goes anywhere for this account

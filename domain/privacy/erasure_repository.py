@@ -25,7 +25,7 @@ from domain.assistant.models import (
     WhatsAppOptOut,
 )
 from domain.conversations.models import Conversation, Message
-from domain.customers.models import Customer
+from domain.customers.models import Customer, PhoneCode
 from domain.identity.models import CrmContact, OwnerKind, PhoneIndexEntry
 from domain.leads.models import CustomerPush, Lead
 from domain.notifications.models import Notification
@@ -238,6 +238,10 @@ class ErasureStore:
             delete(AssistantSession).where(
                 AssistantSession.tenant_id == self.tenant_id,
                 or_(AssistantSession.customer_id == customer_id, by_key(AssistantSession.user_key)),
+            ),
+            # The website's phone codes (requestPhoneCode) of the account.
+            delete(PhoneCode).where(
+                PhoneCode.tenant_id == self.tenant_id, PhoneCode.customer_id == customer_id
             ),
             delete(WhatsAppOptOut).where(
                 WhatsAppOptOut.tenant_id == self.tenant_id, by_key(WhatsAppOptOut.user_key)

@@ -12,16 +12,20 @@ import uuid
 import strawberry
 
 from bizzly.errors import DomainError
-from domain.customers import service
+from domain.customers import phone_proof, service
+from domain.customers.models import PhoneProof
 from graphql_api.accounts.mutations import TokenExchange
 from graphql_api.context import Info
 from graphql_api.customers.payloads import (
+    ConfirmPhoneCodeInput,
+    ConfirmPhoneCodePayload,
     CreateCustomerInput,
     CreateCustomerPayload,
     CustomerLogInInput,
     CustomerLogInPayload,
     RegisterCustomerInput,
     RegisterCustomerPayload,
+    RequestPhoneCodePayload,
     UpdateCustomerInput,
     UpdateCustomerPayload,
     UpdateMyProfileInput,
@@ -56,6 +60,7 @@ class CustomersMutation:
                     name=input.name,
                     email=input.email,
                     phone=input.phone,
+                    phone_proof=PhoneProof.STAFF,
                 )
         except DomainError as exc:
             return CreateCustomerPayload(errors=user_errors(exc))
@@ -79,6 +84,7 @@ class CustomersMutation:
                     name=unset(input.name),
                     email=unset(input.email),
                     phone=unset(input.phone),
+                    phone_proof=PhoneProof.STAFF,
                 )
         except DomainError as exc:
             return UpdateCustomerPayload(errors=user_errors(exc))
@@ -173,3 +179,47 @@ class CustomersMutation:
         except DomainError as exc:
             return UpdateMyProfilePayload(errors=user_errors(exc))
         return UpdateMyProfilePayload(customer=Customer.from_model(row))
+
+    @strawberry.mutation(
+        permission_classes=[IsCustomer],
+        description="Send a 6-digit code to the signed-in customer's phone through the business's WhatsApp "
+        "number (its authentication template), to prove the phone is theirs with confirmPhoneCode. Errors: "
+        "REQUIRED (no phone), CONFLICT (already proven), UNAVAILABLE (no WhatsApp connected or no "
+        "template), LIMIT_REACHED (too many codes; the message says when to try again).",
+    )
+    async def request_phone_code(self, info: Info) -> RequestPhoneCodePayload:
+        ctx = info.context
+        customer_id = ctx.caller.subject_id
+        assert isinstance(customer_id, uuid.UUID)
+        services = ctx.services
+        try:
+            async with await ctx.session(write=True) as s, s.begin():
+                sent = await phone_proof.request_phone_code(
+                    s, keys=services.keys, settings=services.settings, customer_id=customer_id
+                )
+        except DomainError as exc:
+            return RequestPhoneCodePayload(errors=user_errors(exc))
+        return RequestPhoneCodePayload(phone=sent.phone_masked, expires_at=sent.expires_at)
+
+    @strawberry.mutation(
+        permission_classes=[IsCustomer],
+        description="Confirm the code from requestPhoneCode: the right one proves the phone. Errors on "
+        "`code`: INVALID (not 6 digits), NOT_FOUND (none asked for), EXPIRED (10 minutes), WRONG_CODE "
+        "(tries left in the message), TOO_MANY_ATTEMPTS (the third wrong try ends the code); CONFLICT on "
+        "`phone` when it is already proven.",
+    )
+    async def confirm_phone_code(self, info: Info, input: ConfirmPhoneCodeInput) -> ConfirmPhoneCodePayload:
+        ctx = info.context
+        customer_id = ctx.caller.subject_id
+        assert isinstance(customer_id, uuid.UUID)
+        try:
+            # A wrong try is counted and committed with the transaction, then reported.
+            async with await ctx.session(write=True) as s, s.begin():
+                outcome = await phone_proof.confirm_phone_code(
+                    s, keys=ctx.services.keys, customer_id=customer_id, code=input.code
+                )
+        except DomainError as exc:
+            return ConfirmPhoneCodePayload(errors=user_errors(exc))
+        if outcome.error is not None or outcome.value is None:
+            return ConfirmPhoneCodePayload(errors=user_errors(outcome.error) if outcome.error else [])
+        return ConfirmPhoneCodePayload(customer=Customer.from_model(outcome.value))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from graphql_api.customers.types import Customer
@@ -75,5 +77,25 @@ class CustomerLogInPayload:
 
 @strawberry.type
 class UpdateMyProfilePayload:
+    customer: Customer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ConfirmPhoneCodeInput:
+    code: str = strawberry.field(description="The 6 digits the customer received on WhatsApp.")
+
+
+@strawberry.type
+class RequestPhoneCodePayload:
+    phone: str | None = strawberry.field(
+        default=None, description="Where the code went, masked (+44•••••••123)."
+    )
+    expires_at: datetime | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ConfirmPhoneCodePayload:
     customer: Customer | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

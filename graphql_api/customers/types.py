@@ -32,6 +32,10 @@ class Customer(relay.Node):
     email: str
     phone: str | None = strawberry.field(description="The account's own phone, E.164 (+447700900123).")
     phone_raw: str | None = strawberry.field(description="The phone as it was typed.")
+    phone_proven: bool = strawberry.field(
+        description="The phone is shown to be the customer's (verified in its WhatsApp chat, confirmed with "
+        "confirmPhoneCode, or entered by staff). The business messages only a proven phone on WhatsApp."
+    )
     whatsapp_opted_out: bool
     created_at: datetime
     updated_at: datetime
@@ -46,6 +50,7 @@ class Customer(relay.Node):
             email=row.email,
             phone=row.phone_e164,
             phone_raw=row.phone_raw,
+            phone_proven=row.phone_proven,
             whatsapp_opted_out=row.whatsapp_opted_out,
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -1,8 +1,10 @@
 """A fake of Meta's Graph API for WhatsApp: a real HTTP server on 127.0.0.1 (an ephemeral port).
 
-It checks the bearer token of every call, records sends, answers with Meta's response and error shapes, can
-be told to fail (``fail_next``: throttling 130429, 5xx, an expired token 190, the 24-hour window 131047) and
-builds and posts signed webhooks (messages, interactive replies, statuses) to the app under test.
+It checks the bearer token of every call, checks template sends against the approved templates it holds
+(AUTHENTICATION ones as Meta documents them: the code as the body's one parameter and as the copy-code
+button's, ``sub_type: url``, ``index: "0"``), records sends, answers with Meta's response and error shapes,
+can be told to fail (``fail_next``: throttling 130429, 5xx, an expired token 190, the 24-hour window
+131047) and builds and posts signed webhooks (messages, interactive replies, statuses) to the app under test.
 
     async with running_meta_fake() as meta:
         meta.add_number("1065", token="tok", waba_id="1022")
@@ -41,6 +43,77 @@ FAILURES: dict[str, tuple[int, int, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class Template:
+    """An approved message template as Meta holds it. AUTHENTICATION templates have Meta's fixed body
+    (``<code> is your verification code.``) and a copy-code button, so a send fills exactly one body
+    parameter and the button (``sub_type: url``, ``index: "0"``) with the same code; others fill
+    ``body_params`` body parameters."""
+
+    name: str
+    category: str = "UTILITY"
+    language: str = "en_US"
+    body_params: int = 0
+
+
+# The templates a Bizzly business creates (docs/whatsapp.md): the booking notices and the one-time code.
+BIZZLY_TEMPLATES = (
+    Template("bizzly_booking_confirmed", body_params=3),
+    Template("bizzly_booking_reminder", body_params=3),
+    Template("bizzly_booking_cancelled", body_params=3),
+    Template("bizzly_booking_rescheduled", body_params=3),
+    Template("bizzly_otp", category="AUTHENTICATION", body_params=1),
+)
+# Meta's refusals of a template send.
+TEMPLATE_PARAMS = (400, 132000, "Number of parameters does not match the expected number of params")
+TEMPLATE_MISSING = (404, 132001, "Template name does not exist in the translation")
+AUTH_CODE_MAX = 15
+
+
+def _texts(component: dict[str, Any]) -> list[str] | None:
+    """The text parameters of a component, or None when any parameter is not ``{type: text, text: str}``."""
+    params = component.get("parameters")
+    if not isinstance(params, list):
+        return None
+    texts = [
+        p["text"]
+        for p in params
+        if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) and p["text"]
+    ]
+    return texts if len(texts) == len(params) else None
+
+
+def template_refusal(template: Template | None, body: dict[str, Any]) -> tuple[int, int, str] | None:
+    """Why Meta would refuse this ``type: template`` send (None: it is accepted)."""
+    spec = body.get("template")
+    if not isinstance(spec, dict) or template is None:
+        return TEMPLATE_MISSING
+    language = spec.get("language")
+    if not isinstance(language, dict) or language.get("code") != template.language:
+        return TEMPLATE_MISSING
+    components = spec.get("components") or []
+    if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+        return TEMPLATE_PARAMS
+    bodies = [c for c in components if c.get("type") == "body"]
+    buttons = [c for c in components if c.get("type") == "button"]
+    body_texts = _texts(bodies[0]) if len(bodies) == 1 else ([] if not bodies else None)
+    if template.category == "AUTHENTICATION":
+        # The code goes in twice: the body's one parameter and the copy-code button's (Meta's documented
+        # send; a missing button parameter is the usual cause of codes that never arrive).
+        if len(components) != 2 or body_texts is None or len(body_texts) != 1 or len(buttons) != 1:
+            return TEMPLATE_PARAMS
+        button = buttons[0]
+        button_texts = _texts(button)
+        if button.get("sub_type") != "url" or str(button.get("index")) != "0" or button_texts != body_texts:
+            return TEMPLATE_PARAMS
+        if len(body_texts[0]) > AUTH_CODE_MAX:
+            return TEMPLATE_PARAMS
+        return None
+    if buttons or body_texts is None or len(body_texts) != template.body_params:
+        return TEMPLATE_PARAMS
+    return None
+
+
 @dataclass
 class Number:
     phone_number_id: str
@@ -77,6 +150,8 @@ class MetaFake:
     calls: int = 0
     # Seconds the next send calls hang before Meta takes them (a caller that gave up meanwhile sent nothing).
     delays: list[float] = field(default_factory=list)
+    # Approved templates by name; a send of any other is refused as Meta does (132001).
+    templates: dict[str, Template] = field(default_factory=lambda: {t.name: t for t in BIZZLY_TEMPLATES})
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- set-up --------------------------------------------------------------------------------------
@@ -93,6 +168,13 @@ class MetaFake:
         number = Number(phone_number_id, token, waba_id, display, name)
         self.numbers[phone_number_id] = number
         return number
+
+    def add_template(
+        self, name: str, *, category: str = "UTILITY", language: str = "en_US", body_params: int = 0
+    ) -> Template:
+        template = Template(name, category, language, 1 if category == "AUTHENTICATION" else body_params)
+        self.templates[name] = template
+        return template
 
     def fail_next(self, kind: str, times: int = 1) -> None:
         if kind not in FAILURES:
@@ -165,6 +247,12 @@ class MetaFake:
             return self._error(status, code, message)
         if body.get("messaging_product") != "whatsapp" or not body.get("to") or not body.get("type"):
             return self._error(400, 100, "Invalid parameter")
+        if body["type"] == "template":
+            spec = body.get("template")
+            name = spec.get("name") if isinstance(spec, dict) else None
+            refused = template_refusal(self.templates.get(str(name)), body)
+            if refused is not None:
+                return self._error(*refused)
         wamid = self.new_wamid()
         self.sends.append(Send(number.phone_number_id, wamid, body))
         return JSONResponse(

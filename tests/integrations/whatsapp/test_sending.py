@@ -82,6 +82,7 @@ async def test_outside_the_window_falls_back_to_a_template_or_is_reported(
     gql: GraphQLClient, http: httpx.AsyncClient, meta: MetaFake
 ) -> None:
     biz = await business(gql, meta, "glow")
+    meta.add_template("booking_reminder", body_params=1)
     await _inbound(http, meta, biz.numbers[0], 1)
     await drain_outbox(_settings(gql))
     clock.advance(timedelta(hours=25))

@@ -1,6 +1,6 @@
 """accounts: staff invitations are pending rows until accepted (issue 18)
 
-Revision ID: i18a_staff_invitations
+Revision ID: 0013
 Revises: 0012
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 import bizzly.db.base
 
-revision: str = "i18a_staff_invitations"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
