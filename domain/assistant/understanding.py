@@ -37,8 +37,14 @@ _BOOK = re.compile(
 _MINE = re.compile(r"\b(my|the) (booking|appointment|reservation)s?\b")
 _NUMBER = re.compile(r"^(?:number |no |option |#)?(\d{1,2})$")
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
-YES = {"yes", "y", "yes please", "yep", "yeah", "yea", "sure", "ok", "okay", "confirm", "correct", "do it"}
-NO = {"no", "n", "nope", "no thanks", "never mind", "nevermind", "abort", "cancel that", "forget it"}
+# The one yes/no vocabulary of every question the assistant asks (a booking, a cancellation, erasing the
+# messages, stopping them): "ok" means the same to each.
+YES = frozenset(
+    {"yes", "y", "yes please", "yep", "yeah", "yea", "sure", "ok", "okay", "confirm", "correct", "do it"}
+)
+NO = frozenset(
+    {"no", "n", "nope", "no thanks", "never mind", "nevermind", "abort", "cancel", "cancel that", "forget it"}
+)
 
 
 @dataclass(frozen=True)
