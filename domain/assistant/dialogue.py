@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly import clock
 from bizzly.errors import DomainError
 from bizzly.ports import LanguageModel
-from domain.assistant import tools
+from domain.assistant import tools, understanding
 from domain.assistant.hooks import PROTECTED_WORDS, foreign, words
 from domain.assistant.messages import Choice, Reply
 from domain.assistant.moments import PARTS, date_order
@@ -51,16 +51,22 @@ log = logging.getLogger("bizzly.assistant")
 PENDING_TTL = timedelta(minutes=30)
 LIST_ROWS = 10  # WhatsApp's interactive list holds at most ten rows
 
-HELP = (
-    "Sorry, I didn't understand that. Here's what I can do:\n"
-    '• our services and prices ("prices")\n'
-    '• free times ("haircut tomorrow")\n'
-    '• your bookings ("my bookings")\n'
-    '• book ("book a haircut tomorrow at 10am")\n'
-    '• cancel or move a booking ("cancel my booking", "reschedule")\n'
-    '• your subscriptions ("my subscriptions")\n'
-    '• help articles, or "log out".'
-)
+_PUBLIC_HELP = ('our services and prices ("prices")', 'free times ("haircut tomorrow")')
+
+
+def help_text() -> str:
+    """The help message: the public answers, then every intent's help line (``understanding.INTENTS``)."""
+    lines = [
+        *_PUBLIC_HELP,
+        *(i.help for i in understanding.INTENTS if i.help),
+        'help articles, or "log out".',
+    ]
+    return "Sorry, I didn't understand that. Here's what I can do:\n" + "\n".join(
+        f"• {line}" for line in lines
+    )
+
+
+HELP = help_text()
 NO_BOOKINGS = "You have no upcoming bookings."
 NO_SUBSCRIPTIONS = "You have no subscriptions."
 STOPPED = "OK, I've left everything as it was."
@@ -238,7 +244,7 @@ class Assistant:
             return await self._again(turn, pending)
         if pending:
             await self.memory.put(None)
-        return [Reply(text=HELP)]
+        return [Reply(text=help_text())]
 
     async def _again(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
         """The pending question once more, nothing changed."""
@@ -251,15 +257,15 @@ class Assistant:
         if draft.get("flow") in ("book", "reschedule"):
             return await self._book_next(turn, draft)
         await self.memory.put(None)
-        return [Reply(text=HELP)]
+        return [Reply(text=help_text())]
 
     # --- starting ---------------------------------------------------------------------------------
 
     async def _start(self, turn: _Turn, ask: Ask) -> list[Reply]:
-        if ask.intent == "bookings":
-            return [await self._list(turn)]
-        if ask.intent == "subscriptions":
-            return [await self._subscriptions(turn)]
+        return await HANDLERS[str(ask.intent)](self, turn, ask)
+
+    async def _flow(self, turn: _Turn, ask: Ask) -> list[Reply]:
+        """Booking, cancelling or moving: the steps of the flow named by the intent."""
         draft: dict[str, Any] = {"flow": ask.intent}
         if ask.bad_date:
             return [Reply(text=f"I couldn't read that date. Try {_examples(turn)}.")]
@@ -565,12 +571,33 @@ class Assistant:
             replies = await public_from_model(
                 turn.ctx, name, parsed, zone=turn.zone, questions=self.questions
             )
-            return replies or [Reply(text=HELP)]
+            return replies or [Reply(text=help_text())]
         except tools.ToolRefused as refused:
             log.info("assistant model call refused: %s", name[:40])
             return [Reply(text=f"{REFUSED} {refused.message}")]
         except DomainError:
             return [Reply(text=NOT_YOURS if "booking" in name else HELP)]
+
+
+Handler = Callable[[Assistant, _Turn, Ask], Awaitable[list[Reply]]]
+
+
+async def _bookings(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+    return [await assistant._list(turn)]
+
+
+async def _subscriptions(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+    return [await assistant._subscriptions(turn)]
+
+
+# What each of ``understanding.INTENTS`` does, by its name: an intent is one record there and one entry here.
+HANDLERS: dict[str, Handler] = {
+    "book": Assistant._flow,
+    "cancel": Assistant._flow,
+    "reschedule": Assistant._flow,
+    "bookings": _bookings,
+    "subscriptions": _subscriptions,
+}
 
 
 async def public_from_model(

@@ -7,15 +7,13 @@ Pure functions, no I/O: the dialogue decides what to do with an :class:`Ask`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Literal
 
 from domain.assistant.hooks import corrected, foreign, words
 from domain.assistant.moments import normalise, read_time, read_when
 from domain.assistant.public import match_service
-
-Intent = Literal["book", "cancel", "reschedule", "bookings", "subscriptions"]
 
 _CANCEL = re.compile(r"\b(cancel\w*|call off|can ?not make it|can t make it|cant make it|drop my)\b")
 _RESCHEDULE = re.compile(
@@ -49,7 +47,7 @@ NO = frozenset(
 
 @dataclass(frozen=True)
 class Ask:
-    intent: Intent | None
+    intent: str | None  # the name of one of INTENTS
     service: str | None = None
     day: date | None = None
     at: time | None = None
@@ -77,25 +75,69 @@ def pick_number(text: str, size: int) -> int | None:
     return n - 1
 
 
+@dataclass(frozen=True)
+class Heard:
+    """What a message says besides its intent, for an intent's ``recognise``."""
+
+    said: str  # ``words``, misspellings put right
+    service: str | None  # a service of the tenant, named
+    when: bool  # a day, a time, a window or an impossible date was written
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One thing a verified customer can ask for. The table :data:`INTENTS` is the only place an intent is
+    declared: understanding tries its ``recognise`` in order, the dialogue calls the handler registered
+    under its ``name`` (``dialogue.HANDLERS``), the help text lists its ``help`` line, a stranger's message
+    it recognises is kept and carried out after verification (``is_request``), and ``tool`` names what it
+    leads to (``tools.TOOLS``, where the public/verified policy is enforced)."""
+
+    name: str
+    recognise: Callable[[Heard], bool]
+    help: str  # the help text's line ('your bookings ("my bookings")'); "" for none
+    tool: str
+
+
+INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "cancel",
+        lambda h: _CANCEL.search(h.said) is not None,
+        'cancel or move a booking ("cancel my booking", "reschedule")',
+        "cancel_booking",
+    ),
+    Intent("reschedule", lambda h: _RESCHEDULE.search(h.said) is not None, "", "reschedule_booking"),
+    Intent(
+        "subscriptions",
+        lambda h: _SUBSCRIPTIONS.search(h.said) is not None,
+        'your subscriptions ("my subscriptions")',
+        "get_my_subscriptions",
+    ),
+    Intent(
+        "bookings",
+        lambda h: _BOOKINGS.search(h.said) is not None and not (h.service or h.when),
+        'your bookings ("my bookings")',
+        "list_my_bookings",
+    ),
+    Intent(
+        "book",
+        lambda h: bool(h.service or _BOOK.search(h.said) or h.when),
+        'book ("book a haircut tomorrow at 10am")',
+        "create_booking",
+    ),
+)
+
+
 def understand(text: str, *, names: list[str], today: date, order: str = "DMY") -> Ask:
-    """What a verified customer asks, with what the message says of service, day, time and window."""
+    """What a verified customer asks (the first of :data:`INTENTS` that recognises it), with what the
+    message says of service, day, time and window."""
     moment = read_when(text, today, order=order)
     said = corrected(words(text))
     service = match_service(moment.rest, names) if names else None
-    intent: Intent | None = None
-    when_given = moment.day or moment.at or moment.window or moment.bad_date
-    if foreign(said) and not service and not _MINE.search(said):
-        intent = None  # a cab, a film, the weather: not for this business
-    elif _CANCEL.search(said):
-        intent = "cancel"
-    elif _RESCHEDULE.search(said):
-        intent = "reschedule"
-    elif _SUBSCRIPTIONS.search(said):
-        intent = "subscriptions"
-    elif _BOOKINGS.search(said) and not (service or when_given):
-        intent = "bookings"
-    elif service or not foreign(said) and (_BOOK.search(said) or when_given):
-        intent = "book"
+    heard = Heard(said, service, bool(moment.day or moment.at or moment.window or moment.bad_date))
+    intent: str | None = None
+    # A cab, a film, the weather: not for this business, unless it names one of ours or a booking.
+    if service or not foreign(said) or _MINE.search(said):
+        intent = next((i.name for i in INTENTS if i.recognise(heard)), None)
     return Ask(intent, service, moment.day, moment.at, moment.bad_date, moment.after, moment.before)
 
 

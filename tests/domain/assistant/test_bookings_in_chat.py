@@ -13,7 +13,7 @@ import pytest
 
 from bizzly import clock
 from bizzly.errors import NotFound
-from domain.assistant import dialogue, service, tools
+from domain.assistant import dialogue, service, tools, understanding
 from domain.assistant.messages import Inbound, Reply
 from domain.privacy.audit import AuditEntry
 from domain.scheduling.models import Booking
@@ -418,3 +418,26 @@ async def test_a_passed_day_is_answered_as_passed(shop: Shop) -> None:
 async def test_a_request_for_another_business_never_gets_a_slot_or_which_day(shop: Shop, text: str) -> None:
     (reply,) = await shop.chat.texts(text)
     assert reply == dialogue.HELP
+
+
+async def test_an_intent_is_one_record_and_one_handler(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    points = understanding.Intent(
+        "points",
+        lambda heard: "points" in heard.said.split(),
+        'your loyalty points ("my points")',
+        "get_my_subscriptions",
+    )
+
+    async def handler(assistant: dialogue.Assistant, turn: Any, ask: understanding.Ask) -> list[Reply]:
+        return [Reply(text=f"You have 120 points, {ask.intent}.")]
+
+    assert not understanding.is_request("how many points do I have?")
+    monkeypatch.setattr(understanding, "INTENTS", (points, *understanding.INTENTS))
+    monkeypatch.setitem(dialogue.HANDLERS, "points", handler)
+    assert await shop.chat.texts("how many points do I have?") == ["You have 120 points, points."]
+    # Derived from the record: the help text lists it, and a stranger's request for it waits for the code.
+    (help_text,) = await shop.chat.texts("blorp zzz")
+    assert '\n• your loyalty points ("my points")\n' in help_text
+    assert understanding.is_request("how many points do I have?")
+    # The others are untouched.
+    assert (await shop.chat.texts("my bookings")) == [dialogue.NO_BOOKINGS]
