@@ -40,7 +40,7 @@ _NUMBERS = {
     w: str(i)
     for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
     if i
-}
+} | {"twenty": "20"}
 _ORDINALS = {
     w: str(i + 1)
     for i, w in enumerate(
@@ -60,7 +60,7 @@ _TIME = re.compile(
     r"(?:\b(?P<lead>at|around|about|for|by|after|from|before|until|till|"
     r"earlier than|later than|no later than)\s+)?"
     r"(?:(?:the\s+|this\s+)?(?P<pre>morning|afternoon|evening|night)\s+(?:at\s+)?)?"
-    r"(?:(?P<frac>quarter|half)\s+(?P<dir>past|to)\s+(?P<fh>\d{1,2})\b|"
+    r"(?:(?:a\s+)?(?P<frac>quarter|half|[1-5]?\d)\s+(?:minutes?\s+)?(?P<dir>past|to)\s+(?P<fh>\d{1,2})\b|"
     r"(?P<h>\d{1,2})(?:(?P<sep>[:.h])(?P<m>[0-5]\d))?(?![\d/]|st\b|nd\b|rd\b|th\b|-\d|\.\d))"
     r"(?:\s*(?P<suf>am|pm|a m|p m)\b)?(?:\s*(?P<oc>oclock)\b)?"
     r"(?:\s+(?:in\s+the|this|at|at\s+night|in\s+the\s+night)?\s*(?P<post>" + _PART + r")\b)?"
@@ -113,6 +113,7 @@ def normalise(text: str) -> str:
     said = re.sub(r"(?<=\d)(am|pm)\b", r" \1", said)
     said = re.sub(r"[^\w\s:/.\-]|_", " ", said)
     said = re.sub(r"(?<!\d)[.\-](?!\d)|(?<=\d)\.(?!\d)", " ", said)
+    said = re.sub(r"\btwenty[ -]five\b", "25", said)
     tokens = [_NUMBERS.get(t, t) for t in said.split()]
     said = " ".join(_ORDINAL_WORDS.get(t, t) for t in tokens)
     # "ten thirty", "four forty five": minutes in words after an hour
@@ -162,7 +163,9 @@ def read_time(said: str) -> tuple[time | None, time | None, time | None, str]:
             continue  # "on 1.12" is a day; "at 10.30" is a time
         if frac:
             hour = int(found["fh"])
-            minute = {"quarter": 15, "half": 30}[frac]
+            minute = {"quarter": 15, "half": 30}.get(frac) or int(frac)
+            if not 0 < minute < 60:
+                continue
             if found["dir"] == "to":
                 hour, minute = hour - 1, 60 - minute
             if hour < 0:
