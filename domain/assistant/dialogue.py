@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -119,6 +120,27 @@ def _numbered(head: str, rows: list[tuple[str, str]], tail: str) -> Reply:
         choices = [Choice(id=f"d:{i + 1}", title=title[:24]) for i, (title, _) in enumerate(rows)]
         return Reply(text=text, kind="list", choices=choices)
     return Reply(text=text)
+
+
+class Flow(StrEnum):
+    """What a pending dialogue is doing (``draft["flow"]``, kept as its string in the conversation state)."""
+
+    BOOK = "book"
+    CANCEL = "cancel"
+    RESCHEDULE = "reschedule"
+
+
+class Step(StrEnum):
+    """The question a pending dialogue waits on (``draft["step"]``)."""
+
+    SERVICE = "service"  # which service?
+    DAY = "day"  # which day?
+    SLOT = "slot"  # which of these free times?
+    CHOOSE = "choose"  # which of your bookings?
+    CONFIRM = "confirm"  # yes or no?
+
+
+_BOOKING_FLOWS = (Flow.BOOK, Flow.RESCHEDULE)
 
 
 def _note_when(draft: dict[str, Any], ask: Ask) -> None:
@@ -248,13 +270,13 @@ class Assistant:
 
     async def _again(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
         """The pending question once more, nothing changed."""
-        if draft.get("step") == "confirm" and draft.get("starts_at"):
+        if draft.get("step") == Step.CONFIRM and draft.get("starts_at"):
             service = turn.service(draft.get("service_id"))
             if service is not None:
                 return await self._confirm(turn, draft, service, datetime.fromisoformat(draft["starts_at"]))
-        if draft.get("step") == "choose":
+        if draft.get("step") == Step.CHOOSE:
             return await self._choose_booking(turn, draft)
-        if draft.get("flow") in ("book", "reschedule"):
+        if draft.get("flow") in (Flow.BOOK, Flow.RESCHEDULE):
             return await self._book_next(turn, draft)
         await self.memory.put(None)
         return [Reply(text=help_text())]
@@ -266,11 +288,11 @@ class Assistant:
 
     async def _flow(self, turn: _Turn, ask: Ask) -> list[Reply]:
         """Booking, cancelling or moving: the steps of the flow named by the intent."""
-        draft: dict[str, Any] = {"flow": ask.intent}
+        draft: dict[str, Any] = {"flow": Flow(str(ask.intent))}
         if ask.bad_date:
             return [Reply(text=f"I couldn't read that date. Try {_examples(turn)}.")]
         _note_when(draft, ask)
-        if ask.intent == "book":
+        if ask.intent == Flow.BOOK:
             service = next((s for s in turn.services if s.name == ask.service), None)
             if service is not None:
                 draft["service_id"] = str(service.id)
@@ -314,7 +336,7 @@ class Assistant:
         said first; every question repeats what is already known, so the customer can correct it."""
         day = date.fromisoformat(draft["day"]) if draft.get("day") else None
         if day is not None and day < turn.today:
-            draft["step"] = "day"
+            draft["step"] = Step.DAY
             draft.pop("day", None)
             await self._save(draft)
             return [Reply(text=f"{on_day(day)} has passed. Which day would you like{_asked(draft)}?")]
@@ -327,7 +349,7 @@ class Assistant:
                 await self.memory.put(None)
                 return [Reply(text="We have no services to book yet.")]
             else:
-                draft["step"] = "service"
+                draft["step"] = Step.SERVICE
                 await self._save(draft)
                 rows = [
                     (s.name, f"{s.name} ({price(s)}, {duration(s.duration_minutes)})") for s in turn.services
@@ -336,7 +358,7 @@ class Assistant:
                 head = f"Which service would you like{on}{_asked(draft)}?"
                 return [_numbered(head, rows, "Reply with its number or name.")]
         if day is None:
-            draft["step"] = "day"
+            draft["step"] = Step.DAY
             await self._save(draft)
             return [
                 Reply(
@@ -367,13 +389,13 @@ class Assistant:
             elif starts:
                 head = f"Sorry, nothing is free for {service.name} {_window_text(window)} on {on_day(day)}."
         if not starts:
-            draft["step"] = "day"
+            draft["step"] = Step.DAY
             draft.pop("day", None)
             await self._save(draft)
             text = f"Sorry, there are no free {service.name} times on {on_day(day)}. Which other day?"
             return [Reply(text=f"{head} {text}".strip())]
         offered = starts[:LIST_ROWS]
-        draft["step"] = "slot"
+        draft["step"] = Step.SLOT
         draft["slots"] = [s.isoformat() for s in offered]
         await self._save(draft)
         rows = [(_hhmm(s, turn.zone),) * 2 for s in offered]
@@ -390,11 +412,11 @@ class Assistant:
     async def _confirm(
         self, turn: _Turn, draft: dict[str, Any], service: Service, at: datetime
     ) -> list[Reply]:
-        draft["step"] = "confirm"
+        draft["step"] = Step.CONFIRM
         draft["starts_at"] = at.isoformat()
         draft.pop("slots", None)
         await self._save(draft)
-        if draft["flow"] == "reschedule":
+        if draft["flow"] == Flow.RESCHEDULE:
             booking = await tools.own_booking(turn.ctx, uuid.UUID(draft["booking_id"]))
             before = when(booking.starts_at, turn.zone)
             question = f"Move your {service.name} from {before} to {when(at, turn.zone)}?"
@@ -411,10 +433,10 @@ class Assistant:
             return [Reply(text=NO_BOOKINGS)]
         if len(bookings) == 1:
             return await self._chosen(turn, draft, bookings[0])
-        draft["step"] = "choose"
+        draft["step"] = Step.CHOOSE
         draft["choices"] = [str(b.id) for b in bookings]
         await self._save(draft)
-        verb = "cancel" if draft["flow"] == "cancel" else "move"
+        verb = "cancel" if draft["flow"] == Flow.CANCEL else "move"
         rows = [
             (
                 f"{self._name(turn, b)} {b.starts_at.astimezone(turn.zone):%d/%m %H:%M}",
@@ -427,10 +449,10 @@ class Assistant:
     async def _chosen(self, turn: _Turn, draft: dict[str, Any], booking: Booking) -> list[Reply]:
         draft["booking_id"] = str(booking.id)
         draft.pop("choices", None)
-        if draft["flow"] == "reschedule":
+        if draft["flow"] == Flow.RESCHEDULE:
             draft["service_id"] = str(booking.service_id)
             return await self._book_next(turn, draft)
-        draft["step"] = "confirm"
+        draft["step"] = Step.CONFIRM
         await self._save(draft)
         name = self._name(turn, booking)
         return [
@@ -451,10 +473,10 @@ class Assistant:
         if said in NO:
             await self.memory.put(None)
             return [Reply(text=STOPPED)]
-        if step == "confirm" and said in YES:
+        if step == Step.CONFIRM and said in YES:
             await self.memory.put(None)
             return [await self._execute(turn, draft)]
-        if step == "choose":
+        if step == Step.CHOOSE:
             choices = [str(c) for c in draft.get("choices", [])]
             index = pick_number(text, len(choices))
             if index is None:
@@ -465,7 +487,7 @@ class Assistant:
                 await self.memory.put(None)
                 return [Reply(text=NOT_YOURS)]
             return await self._chosen(turn, draft, booking)
-        if step == "slot":
+        if step == Step.SLOT:
             offered = [datetime.fromisoformat(s) for s in draft.get("slots", [])]
             index = pick_number(text, len(offered))
             chosen = turn.service(draft.get("service_id"))
@@ -474,7 +496,7 @@ class Assistant:
         ask = turn.understand(text)
         if ask.intent in ("cancel", "bookings", "subscriptions"):
             return None
-        if step == "service":
+        if step == Step.SERVICE:
             names = [s.name for s in turn.services]
             index = pick_number(text, len(names))
             name = names[index] if index is not None else ask.service
@@ -485,8 +507,8 @@ class Assistant:
                 return await self._book_next(turn, draft)
         if ask.bad_date:
             return [Reply(text=f"I couldn't read that date. Try {_examples(turn)}.")]
-        if step in ("service", "day", "slot", "confirm") and draft.get("flow") in ("book", "reschedule"):
-            if ask.service and draft.get("flow") == "book":
+        if step in (Step.SERVICE, Step.DAY, Step.SLOT, Step.CONFIRM) and draft.get("flow") in _BOOKING_FLOWS:
+            if ask.service and draft.get("flow") == Flow.BOOK:
                 service = next(s for s in turn.services if s.name == ask.service)
                 draft["service_id"] = str(service.id)
             elif not (ask.day or ask.at or ask.after or ask.before):
@@ -499,7 +521,7 @@ class Assistant:
     async def _execute(self, turn: _Turn, draft: dict[str, Any]) -> Reply:
         flow = draft.get("flow")
         try:
-            if flow == "book":
+            if flow == Flow.BOOK:
                 booking = await tools.call(
                     turn.ctx,
                     "create_booking",
@@ -510,7 +532,7 @@ class Assistant:
                     text=f"Booked: {self._name(turn, booking)} on {when(booking.starts_at, turn.zone)}. "
                     "See you then!"
                 )
-            if flow == "cancel":
+            if flow == Flow.CANCEL:
                 booking = await tools.call(
                     turn.ctx, "cancel_booking", {"booking_id": draft["booking_id"]}, zone=turn.zone
                 )
@@ -518,7 +540,7 @@ class Assistant:
                     text=f"Cancelled: your {self._name(turn, booking)} on "
                     f"{when(booking.starts_at, turn.zone)}."
                 )
-            if flow == "reschedule":
+            if flow == Flow.RESCHEDULE:
                 booking = await tools.call(
                     turn.ctx,
                     "reschedule_booking",
@@ -554,7 +576,7 @@ class Assistant:
                 return [await self._subscriptions(turn)]
             if name in ("cancel_booking", "reschedule_booking"):
                 booking = await tools.own_booking(turn.ctx, parsed["booking_id"])
-                draft: dict[str, Any] = {"flow": name.removesuffix("_booking")}
+                draft: dict[str, Any] = {"flow": Flow(name.removesuffix("_booking"))}
                 if "starts_at" in parsed:
                     local = parsed["starts_at"].astimezone(turn.zone)
                     draft.update(day=local.date().isoformat(), at=local.strftime("%H:%M"))
@@ -562,7 +584,7 @@ class Assistant:
             if name == "create_booking":
                 local = parsed["starts_at"].astimezone(turn.zone)
                 draft = {
-                    "flow": "book",
+                    "flow": Flow.BOOK,
                     "service_id": str(parsed["service_id"]),
                     "day": local.date().isoformat(),
                     "at": local.strftime("%H:%M"),
