@@ -260,6 +260,24 @@ async def test_a_stranger_cannot_book_and_the_request_waits_for_the_code(chat: C
     assert await bookings(chat.gql) == []
 
 
+async def test_a_strangers_request_in_everyday_words_continues_after_the_code(chat: Chat) -> None:
+    # No "book" in it: a day and a time are enough to be a request, kept while the code is entered.
+    talk = AssistantChat(gql=chat.gql, owner=chat.owner)
+    await set_hours(chat.gql, chat.owner.access_token)
+    await create_service(chat.gql, chat.owner.access_token, name="Haircut")
+    await create_service(chat.gql, chat.owner.access_token, name="Colour")
+    await create_customer(chat.gql, chat.owner, name="Sarah Jones", email="sarah@example.com", phone=PHONE)
+    day = tomorrow()
+    (code,) = await talk.say("Can I come in tomorrow at quarter to 3 in the afternoon?")
+    assert code.holds_code
+    digits = code.text.split(": ")[1][:6]
+    verified, which = await talk.texts(digits)
+    assert verified == "You're now verified! How can I help you today?"
+    assert which.startswith(f"Which service would you like on {on(day)} at 14:45?\n")
+    (confirm,) = await talk.texts("colour")
+    assert confirm.startswith(f"Book Colour on {on(day)} at 14:45")
+
+
 async def test_unknown_text_gets_the_help_message(shop: Shop) -> None:
     assert await shop.chat.texts("blorp zzz") == [dialogue.HELP]
 
@@ -441,3 +459,16 @@ async def test_an_intent_is_one_record_and_one_handler(shop: Shop, monkeypatch: 
     assert understanding.is_request("how many points do I have?")
     # The others are untouched.
     assert (await shop.chat.texts("my bookings")) == [dialogue.NO_BOOKINGS]
+
+
+async def test_an_ambiguous_next_weekday_is_answered_with_its_concrete_date(shop: Shop) -> None:
+    today = clock.now().astimezone(ZONE).date()
+    weekday = (today.weekday() + 3) % 7
+    coming = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+    name = f"{coming:%A}"
+    (reply,) = await shop.chat.texts(f"I'd like a haircut next {name} at 10am")
+    # "next Friday" is the coming one or the one after in English: the date is named, to be corrected.
+    assert reply.startswith(f"Book Haircut on {on(coming)} at 10:00")
+    (corrected,) = await shop.chat.texts(f"No, {name} next week")
+    later = today + timedelta(days=7 - today.weekday() + weekday)
+    assert corrected.startswith(f"Book Haircut on {on(later)} at 10:00")
