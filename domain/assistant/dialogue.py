@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,21 +26,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly import clock
 from bizzly.errors import DomainError
 from bizzly.ports import LanguageModel
-from domain.assistant import tools
-from domain.assistant.hooks import PROTECTED_WORDS, words
+from domain.assistant import tools, understanding
+from domain.assistant.hooks import PROTECTED_WORDS, foreign, words
 from domain.assistant.messages import Choice, Reply
+from domain.assistant.moments import PARTS, date_order
 from domain.assistant.public import (
     NO_SERVICES,
     CatalogueAnswerer,
     article_text,
     duration,
-    match_service,
     on_day,
-    parse_day,
     price,
     service_line,
 )
-from domain.assistant.understanding import NO, YES, Ask, is_request, parse_time, pick_number, understand
+from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number, understand
 from domain.catalog.models import Service
 from domain.customers.service import current_tenant
 from domain.scheduling.models import Booking
@@ -52,16 +52,22 @@ log = logging.getLogger("bizzly.assistant")
 PENDING_TTL = timedelta(minutes=30)
 LIST_ROWS = 10  # WhatsApp's interactive list holds at most ten rows
 
-HELP = (
-    "Sorry, I didn't understand that. Here's what I can do:\n"
-    '• our services and prices ("prices")\n'
-    '• free times ("haircut tomorrow")\n'
-    '• your bookings ("my bookings")\n'
-    '• book ("book a haircut tomorrow at 10am")\n'
-    '• cancel or move a booking ("cancel my booking", "reschedule")\n'
-    '• your subscriptions ("my subscriptions")\n'
-    '• help articles, or "log out".'
-)
+_PUBLIC_HELP = ('our services and prices ("prices")', 'free times ("haircut tomorrow")')
+
+
+def help_text() -> str:
+    """The help message: the public answers, then every intent's help line (``understanding.INTENTS``)."""
+    lines = [
+        *_PUBLIC_HELP,
+        *(i.help for i in understanding.INTENTS if i.help),
+        'help articles, or "log out".',
+    ]
+    return "Sorry, I didn't understand that. Here's what I can do:\n" + "\n".join(
+        f"• {line}" for line in lines
+    )
+
+
+HELP = help_text()
 NO_BOOKINGS = "You have no upcoming bookings."
 NO_SUBSCRIPTIONS = "You have no subscriptions."
 STOPPED = "OK, I've left everything as it was."
@@ -116,12 +122,91 @@ def _numbered(head: str, rows: list[tuple[str, str]], tail: str) -> Reply:
     return Reply(text=text)
 
 
+class Flow(StrEnum):
+    """What a pending dialogue is doing (``draft["flow"]``, kept as its string in the conversation state)."""
+
+    BOOK = "book"
+    CANCEL = "cancel"
+    RESCHEDULE = "reschedule"
+
+
+class Step(StrEnum):
+    """The question a pending dialogue waits on (``draft["step"]``)."""
+
+    SERVICE = "service"  # which service?
+    DAY = "day"  # which day?
+    SLOT = "slot"  # which of these free times?
+    CHOOSE = "choose"  # which of your bookings?
+    CONFIRM = "confirm"  # yes or no?
+
+
+_BOOKING_FLOWS = (Flow.BOOK, Flow.RESCHEDULE)
+
+
+def _note_when(draft: dict[str, Any], ask: Ask) -> None:
+    """What ``ask`` says of when, into the draft: a new time replaces the window, and the other way."""
+    if ask.day:
+        draft["day"] = ask.day.isoformat()
+    if ask.at:
+        draft["at"] = ask.at.strftime("%H:%M")
+        draft.pop("window", None)
+    elif ask.after or ask.before:
+        start, end = ask.after or time(0, 0), ask.before or time(23, 59)
+        draft["window"] = [start.strftime("%H:%M"), end.strftime("%H:%M")]
+        draft.pop("at", None)
+
+
+def _window(draft: dict[str, Any]) -> tuple[str, str] | None:
+    window = draft.get("window")
+    return (str(window[0]), str(window[1])) if isinstance(window, list) and len(window) == 2 else None
+
+
+def _window_text(window: tuple[str, str]) -> str:
+    for name, (start, end) in PARTS.items():
+        if (start.strftime("%H:%M"), end.strftime("%H:%M")) == window:
+            return f"in the {name}"
+    if window[0] == "00:00":
+        return f"before {window[1]}"
+    if window[1] == "23:59":
+        return f"after {window[0]}"
+    return f"between {window[0]} and {window[1]}"
+
+
+def _asked(draft: dict[str, Any]) -> str:
+    """The time or window already asked for, to repeat in a question (" at 16:00")."""
+    if draft.get("at"):
+        return f" at {draft['at']}"
+    window = _window(draft)
+    return f" {_window_text(window)}" if window else ""
+
+
+def _hhmm(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _examples(turn: _Turn) -> str:
+    """Example days for a prompt, all still to come: "tomorrow, Monday, 14/12"."""
+    later = turn.today + timedelta(days=4)
+    week = turn.today + timedelta(days=7)
+    figures = f"{week.month}/{week.day}" if turn.order == "MDY" else f"{week.day}/{week.month}"
+    return f"tomorrow, {later:%A}, {figures}"
+
+
 @dataclass
 class _Turn:
     ctx: tools.ToolContext
     zone: ZoneInfo
     today: date
     services: list[Service]
+    order: str = "DMY"  # how the tenant's customers write dates (moments.date_order)
+
+    def understand(self, text: str) -> Ask:
+        return understand(text, names=[s.name for s in self.services], today=self.today, order=self.order)
 
     def service(self, service_id: Any) -> Service | None:
         return next((s for s in self.services if str(s.id) == str(service_id)), None)
@@ -153,41 +238,61 @@ class Assistant:
             zone=zone,
             today=clock.now().astimezone(zone).date(),
             services=await tools.list_services(session),
+            order=date_order(tenant.default_region),
         )
         pending = self.memory.get()
-        if pending and str(pending.get("until", "")) > clock.now().isoformat():
+        live = bool(pending) and str(pending.get("until", "")) > clock.now().isoformat()
+        if live:
             replies = await self._continue(turn, pending, text)
             if replies is not None:
                 return replies
-        if pending:
-            await self.memory.put(None)
-        ask = understand(text, names=[s.name for s in turn.services], today=turn.today)
+        ask = turn.understand(text)
         if ask.intent is not None:
+            if pending:
+                await self.memory.put(None)
             return await self._start(turn, ask)
         public = await CatalogueAnswerer().answer(session, tenant_id=tenant_id, text=text)
         if public is not None:
-            return public
+            return public  # a question on the side: the step in progress stays pending
         if self.model is not None:
             chosen = await ask_model(self.model, text, verified=True, today=turn.today, zone=zone)
             if chosen is not None:
+                if pending:
+                    await self.memory.put(None)
                 return await self._from_model(turn, *chosen)
-        return [Reply(text=HELP)]
+        if live and not foreign(words(text)):
+            # A polite or unrelated clause ("Oh, I forgot I have a meeting then.") changes nothing: the
+            # pending question is asked again.
+            return await self._again(turn, pending)
+        if pending:
+            await self.memory.put(None)
+        return [Reply(text=help_text())]
+
+    async def _again(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+        """The pending question once more, nothing changed."""
+        if draft.get("step") == Step.CONFIRM and draft.get("starts_at"):
+            service = turn.service(draft.get("service_id"))
+            if service is not None:
+                return await self._confirm(turn, draft, service, datetime.fromisoformat(draft["starts_at"]))
+        if draft.get("step") == Step.CHOOSE:
+            return await self._choose_booking(turn, draft)
+        if draft.get("flow") in (Flow.BOOK, Flow.RESCHEDULE):
+            return await self._book_next(turn, draft)
+        await self.memory.put(None)
+        return [Reply(text=help_text())]
 
     # --- starting ---------------------------------------------------------------------------------
 
     async def _start(self, turn: _Turn, ask: Ask) -> list[Reply]:
-        if ask.intent == "bookings":
-            return [await self._list(turn)]
-        if ask.intent == "subscriptions":
-            return [await self._subscriptions(turn)]
-        draft: dict[str, Any] = {"flow": ask.intent}
+        return await HANDLERS[str(ask.intent)](self, turn, ask)
+
+    async def _flow(self, turn: _Turn, ask: Ask) -> list[Reply]:
+        """Booking, cancelling or moving: the steps of the flow named by the intent."""
+        draft: dict[str, Any] = {"flow": Flow(str(ask.intent))}
         if ask.bad_date:
-            return [Reply(text="I couldn't read that date. Try tomorrow, a weekday or a date like 28/11.")]
-        if ask.day:
-            draft["day"] = ask.day.isoformat()
-        if ask.at:
-            draft["at"] = ask.at.strftime("%H:%M")
-        if ask.intent == "book":
+            return [Reply(text=f"I couldn't read that date. Try {_examples(turn)}.")]
+        _note_when(draft, ask)
+        if ask.intent == Flow.BOOK:
             service = next((s for s in turn.services if s.name == ask.service), None)
             if service is not None:
                 draft["service_id"] = str(service.id)
@@ -227,7 +332,14 @@ class Assistant:
     # --- booking and moving -----------------------------------------------------------------------
 
     async def _book_next(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
-        """Ask for what is missing (service, day, time), else the confirmation."""
+        """Ask for what is missing (service, day, time), else the confirmation. A day that has passed is
+        said first; every question repeats what is already known, so the customer can correct it."""
+        day = date.fromisoformat(draft["day"]) if draft.get("day") else None
+        if day is not None and day < turn.today:
+            draft["step"] = Step.DAY
+            draft.pop("day", None)
+            await self._save(draft)
+            return [Reply(text=f"{on_day(day)} has passed. Which day would you like{_asked(draft)}?")]
         service = turn.service(draft.get("service_id"))
         if service is None:
             if len(turn.services) == 1:
@@ -237,22 +349,22 @@ class Assistant:
                 await self.memory.put(None)
                 return [Reply(text="We have no services to book yet.")]
             else:
-                draft["step"] = "service"
+                draft["step"] = Step.SERVICE
                 await self._save(draft)
                 rows = [
                     (s.name, f"{s.name} ({price(s)}, {duration(s.duration_minutes)})") for s in turn.services
                 ]
-                return [_numbered("Which service would you like?", rows, "Reply with its number or name.")]
-        if not draft.get("day"):
-            draft["step"] = "day"
+                on = f" on {on_day(day)}" if day is not None else ""
+                head = f"Which service would you like{on}{_asked(draft)}?"
+                return [_numbered(head, rows, "Reply with its number or name.")]
+        if day is None:
+            draft["step"] = Step.DAY
             await self._save(draft)
-            return [Reply(text=f"Which day would you like {service.name}? (e.g. tomorrow, Friday, 28/11)")]
-        day = date.fromisoformat(draft["day"])
-        if day < turn.today:
-            draft["step"] = "day"
-            draft.pop("day", None)
-            await self._save(draft)
-            return [Reply(text=f"{on_day(day)} has passed. Which day would you like?")]
+            return [
+                Reply(
+                    text=f"Which day would you like {service.name}{_asked(draft)}? (e.g. {_examples(turn)})"
+                )
+            ]
         slots = await tools.call(
             turn.ctx,
             "check_availability",
@@ -260,37 +372,51 @@ class Assistant:
             zone=turn.zone,
         )
         starts = [s.starts_at for s in slots]
-        wanted = draft.pop("at", None)
+        wanted = draft.get("at")
+        window = _window(draft)
+        head = ""
         if wanted:
-            match = next((s for s in starts if s.astimezone(turn.zone).strftime("%H:%M") == wanted), None)
+            match = next((s for s in starts if _hhmm(s, turn.zone) == wanted), None)
             if match is not None:
                 return await self._confirm(turn, draft, service, match)
             head = f"Sorry, {wanted} isn't free for {service.name} on {on_day(day)}."
-        else:
-            head = ""
+            # The free times nearest to the one asked for come first.
+            starts.sort(key=lambda s: abs(_minutes(_hhmm(s, turn.zone)) - _minutes(wanted)))
+        elif window is not None:
+            inside = [s for s in starts if window[0] <= _hhmm(s, turn.zone) < window[1]]
+            if inside:
+                starts = inside
+            elif starts:
+                head = f"Sorry, nothing is free for {service.name} {_window_text(window)} on {on_day(day)}."
         if not starts:
-            draft["step"] = "day"
+            draft["step"] = Step.DAY
             draft.pop("day", None)
             await self._save(draft)
             text = f"Sorry, there are no free {service.name} times on {on_day(day)}. Which other day?"
             return [Reply(text=f"{head} {text}".strip())]
         offered = starts[:LIST_ROWS]
-        draft["step"] = "slot"
+        draft["step"] = Step.SLOT
         draft["slots"] = [s.isoformat() for s in offered]
         await self._save(draft)
-        rows = [(s.astimezone(turn.zone).strftime("%H:%M"),) * 2 for s in offered]
-        more = f" ({len(starts) - len(offered)} more later that day)" if len(starts) > len(offered) else ""
-        intro = f"Free {service.name} times on {on_day(day)}{more}:"
+        rows = [(_hhmm(s, turn.zone),) * 2 for s in offered]
+        later = "" if wanted else " later"
+        more = f" ({len(starts) - len(offered)} more{later} that day)" if len(starts) > len(offered) else ""
+        if wanted:
+            intro = f"The nearest free times{more}:"
+        elif window is not None and not head:
+            intro = f"Free {service.name} times {_window_text(window)} on {on_day(day)}{more}:"
+        else:
+            intro = f"Free {service.name} times on {on_day(day)}{more}:"
         return [_numbered(f"{head}\n{intro}".strip(), rows, "Reply with a number or a time.")]
 
     async def _confirm(
         self, turn: _Turn, draft: dict[str, Any], service: Service, at: datetime
     ) -> list[Reply]:
-        draft["step"] = "confirm"
+        draft["step"] = Step.CONFIRM
         draft["starts_at"] = at.isoformat()
         draft.pop("slots", None)
         await self._save(draft)
-        if draft["flow"] == "reschedule":
+        if draft["flow"] == Flow.RESCHEDULE:
             booking = await tools.own_booking(turn.ctx, uuid.UUID(draft["booking_id"]))
             before = when(booking.starts_at, turn.zone)
             question = f"Move your {service.name} from {before} to {when(at, turn.zone)}?"
@@ -307,10 +433,10 @@ class Assistant:
             return [Reply(text=NO_BOOKINGS)]
         if len(bookings) == 1:
             return await self._chosen(turn, draft, bookings[0])
-        draft["step"] = "choose"
+        draft["step"] = Step.CHOOSE
         draft["choices"] = [str(b.id) for b in bookings]
         await self._save(draft)
-        verb = "cancel" if draft["flow"] == "cancel" else "move"
+        verb = "cancel" if draft["flow"] == Flow.CANCEL else "move"
         rows = [
             (
                 f"{self._name(turn, b)} {b.starts_at.astimezone(turn.zone):%d/%m %H:%M}",
@@ -323,10 +449,10 @@ class Assistant:
     async def _chosen(self, turn: _Turn, draft: dict[str, Any], booking: Booking) -> list[Reply]:
         draft["booking_id"] = str(booking.id)
         draft.pop("choices", None)
-        if draft["flow"] == "reschedule":
+        if draft["flow"] == Flow.RESCHEDULE:
             draft["service_id"] = str(booking.service_id)
             return await self._book_next(turn, draft)
-        draft["step"] = "confirm"
+        draft["step"] = Step.CONFIRM
         await self._save(draft)
         name = self._name(turn, booking)
         return [
@@ -340,32 +466,17 @@ class Assistant:
 
     async def _continue(self, turn: _Turn, draft: dict[str, Any], text: str) -> list[Reply] | None:
         """The next step, or None when ``text`` is not an answer to the pending question (it is then
-        understood afresh)."""
+        understood afresh). A follow-up that names only a time keeps the day and the service of the step in
+        progress; one that names only a day keeps the time."""
         said = words(text)
         step = draft.get("step")
         if said in NO:
             await self.memory.put(None)
             return [Reply(text=STOPPED)]
-        if step == "confirm":
-            if said in YES:
-                await self.memory.put(None)
-                return [await self._execute(turn, draft)]
-            return None
-        if step == "service":
-            names = [s.name for s in turn.services]
-            index = pick_number(text, len(names))
-            name = names[index] if index is not None else match_service(text, names)
-            if name is None:
-                return None
-            ask = understand(text, names=names, today=turn.today)
-            service = next(s for s in turn.services if s.name == name)
-            draft["service_id"] = str(service.id)
-            if ask.day:
-                draft["day"] = ask.day.isoformat()
-            if ask.at:
-                draft["at"] = ask.at.strftime("%H:%M")
-            return await self._book_next(turn, draft)
-        if step == "choose":
+        if step == Step.CONFIRM and said in YES:
+            await self.memory.put(None)
+            return [await self._execute(turn, draft)]
+        if step == Step.CHOOSE:
             choices = [str(c) for c in draft.get("choices", [])]
             index = pick_number(text, len(choices))
             if index is None:
@@ -376,31 +487,41 @@ class Assistant:
                 await self.memory.put(None)
                 return [Reply(text=NOT_YOURS)]
             return await self._chosen(turn, draft, booking)
-        if step in ("day", "slot"):
-            at, rest = parse_time(text)
-            day = parse_day(rest, turn.today)
-            if step == "slot":
-                offered = [datetime.fromisoformat(s) for s in draft.get("slots", [])]
-                index = pick_number(text, len(offered))
-                if index is not None:
-                    chosen = turn.service(draft.get("service_id"))
-                    if chosen is not None:
-                        return await self._confirm(turn, draft, chosen, offered[index])
-            if day is None and at is None:
+        if step == Step.SLOT:
+            offered = [datetime.fromisoformat(s) for s in draft.get("slots", [])]
+            index = pick_number(text, len(offered))
+            chosen = turn.service(draft.get("service_id"))
+            if index is not None and chosen is not None:
+                return await self._confirm(turn, draft, chosen, offered[index])
+        ask = turn.understand(text)
+        if ask.intent in ("cancel", "bookings", "subscriptions"):
+            return None
+        if step == Step.SERVICE:
+            names = [s.name for s in turn.services]
+            index = pick_number(text, len(names))
+            name = names[index] if index is not None else ask.service
+            if name is not None:
+                service = next(s for s in turn.services if s.name == name)
+                draft["service_id"] = str(service.id)
+                _note_when(draft, ask)
+                return await self._book_next(turn, draft)
+        if ask.bad_date:
+            return [Reply(text=f"I couldn't read that date. Try {_examples(turn)}.")]
+        if step in (Step.SERVICE, Step.DAY, Step.SLOT, Step.CONFIRM) and draft.get("flow") in _BOOKING_FLOWS:
+            if ask.service and draft.get("flow") == Flow.BOOK:
+                service = next(s for s in turn.services if s.name == ask.service)
+                draft["service_id"] = str(service.id)
+            elif not (ask.day or ask.at or ask.after or ask.before):
                 return None
-            if day is not None:
-                draft["day"] = day.isoformat()
-            if at is not None:
-                draft["at"] = at.strftime("%H:%M")
-            if not draft.get("day"):
-                return None
+            _note_when(draft, ask)
+            draft.pop("starts_at", None)
             return await self._book_next(turn, draft)
         return None
 
     async def _execute(self, turn: _Turn, draft: dict[str, Any]) -> Reply:
         flow = draft.get("flow")
         try:
-            if flow == "book":
+            if flow == Flow.BOOK:
                 booking = await tools.call(
                     turn.ctx,
                     "create_booking",
@@ -411,7 +532,7 @@ class Assistant:
                     text=f"Booked: {self._name(turn, booking)} on {when(booking.starts_at, turn.zone)}. "
                     "See you then!"
                 )
-            if flow == "cancel":
+            if flow == Flow.CANCEL:
                 booking = await tools.call(
                     turn.ctx, "cancel_booking", {"booking_id": draft["booking_id"]}, zone=turn.zone
                 )
@@ -419,7 +540,7 @@ class Assistant:
                     text=f"Cancelled: your {self._name(turn, booking)} on "
                     f"{when(booking.starts_at, turn.zone)}."
                 )
-            if flow == "reschedule":
+            if flow == Flow.RESCHEDULE:
                 booking = await tools.call(
                     turn.ctx,
                     "reschedule_booking",
@@ -455,7 +576,7 @@ class Assistant:
                 return [await self._subscriptions(turn)]
             if name in ("cancel_booking", "reschedule_booking"):
                 booking = await tools.own_booking(turn.ctx, parsed["booking_id"])
-                draft: dict[str, Any] = {"flow": name.removesuffix("_booking")}
+                draft: dict[str, Any] = {"flow": Flow(name.removesuffix("_booking"))}
                 if "starts_at" in parsed:
                     local = parsed["starts_at"].astimezone(turn.zone)
                     draft.update(day=local.date().isoformat(), at=local.strftime("%H:%M"))
@@ -463,7 +584,7 @@ class Assistant:
             if name == "create_booking":
                 local = parsed["starts_at"].astimezone(turn.zone)
                 draft = {
-                    "flow": "book",
+                    "flow": Flow.BOOK,
                     "service_id": str(parsed["service_id"]),
                     "day": local.date().isoformat(),
                     "at": local.strftime("%H:%M"),
@@ -472,12 +593,33 @@ class Assistant:
             replies = await public_from_model(
                 turn.ctx, name, parsed, zone=turn.zone, questions=self.questions
             )
-            return replies or [Reply(text=HELP)]
+            return replies or [Reply(text=help_text())]
         except tools.ToolRefused as refused:
             log.info("assistant model call refused: %s", name[:40])
             return [Reply(text=f"{REFUSED} {refused.message}")]
         except DomainError:
             return [Reply(text=NOT_YOURS if "booking" in name else HELP)]
+
+
+Handler = Callable[[Assistant, _Turn, Ask], Awaitable[list[Reply]]]
+
+
+async def _bookings(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+    return [await assistant._list(turn)]
+
+
+async def _subscriptions(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+    return [await assistant._subscriptions(turn)]
+
+
+# What each of ``understanding.INTENTS`` does, by its name: an intent is one record there and one entry here.
+HANDLERS: dict[str, Handler] = {
+    "book": Assistant._flow,
+    "cancel": Assistant._flow,
+    "reschedule": Assistant._flow,
+    "bookings": _bookings,
+    "subscriptions": _subscriptions,
+}
 
 
 async def public_from_model(

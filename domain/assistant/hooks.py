@@ -11,6 +11,7 @@ import re
 import uuid
 from typing import Protocol
 
+from rapidfuzz import fuzz
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.assistant import texts
@@ -24,10 +25,60 @@ PROTECTED_WORDS = re.compile(
     r"subscriptions?|quotas?|plans?|membership)\b"
 )
 
+# Words the customer misspells often, put right before the intent is read ("cancle", "apointment").
+VOCABULARY = (
+    "cancel",
+    "booking",
+    "bookings",
+    "appointment",
+    "appointments",
+    "reschedule",
+    "subscription",
+    "subscriptions",
+    "membership",
+    "reservation",
+    "upcoming",
+    "postpone",
+    "movies",
+    "weather",
+    "music",
+)
+# Other businesses' words: a request about these is not for an appointment here.
+_FOREIGN = re.compile(
+    r"\b(movies?|films?|cinemas?|imax|theat(er|re)s?|showtimes?|songs?|music|album|artist|singer|band|"
+    r"playlist|tunes?|play|listen\w*|watch\w*|stream\w*|cabs?|taxis?|ride|rides|uber|lyft|driver|"
+    r"weather|rain\w*|snow\w*|sunny|forecast|temperature|humid\w*|windy|bank|balance|"
+    r"checking account|savings|"
+    r"transfer\w*|send money|flights?|airlines?|fly|plane|hotels?|attractions?|sightseeing|sights|museums?|"
+    r"tourist|(places?|gardens?|parks?|somewhere) to (visit|go|see)|restaurants?|table for|tickets?|"
+    r"concerts?|trains?|bus|buses|rent\w*|"
+    r"car)\b"
+)
+
 
 def words(text: str) -> str:
     """Lower case, punctuation dropped, spaces collapsed: "Log out!" -> "log out"."""
     return " ".join(re.sub(r"[^\w\s@.]|_", " ", text.lower()).split()).strip(" .")
+
+
+def corrected(said: str) -> str:
+    """``said`` (``words``) with the words customers misspell most put right ("cancle", "apointment")."""
+    fixed = []
+    for token in said.split():
+        if len(token) >= 5 and token not in VOCABULARY:
+            best = max(VOCABULARY, key=lambda v: fuzz.ratio(token, v))
+            # A slip keeps the word's start: "cancle" is "cancel", "chance" is not; "schedule" is no
+            # "reschedule", "whether" no "weather".
+            if fuzz.ratio(token, best) >= 80 and token[:2] == best[:2]:
+                token = best
+        fixed.append(token)
+    return " ".join(fixed)
+
+
+def foreign(said: str) -> bool:
+    """Whether ``said`` (``words``) asks for something no appointment business does: a cab, a film, a
+    song, the weather, a bank transfer, a flight. Such a request is never led into booking."""
+    return _FOREIGN.search(corrected(said)) is not None
 
 
 class PublicAnswerer(Protocol):

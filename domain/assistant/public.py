@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from domain.assistant import texts, tools
-from domain.assistant.hooks import PROTECTED_WORDS, PUBLIC_WORDS, words
+from domain.assistant.hooks import PROTECTED_WORDS, PUBLIC_WORDS, foreign, words
 from domain.assistant.messages import Reply
+from domain.assistant.moments import WEEKDAYS, read_when
 from domain.catalog.hours import format_time
 from domain.catalog.models import HelpArticle, Service
 from domain.catalog.money import CURRENCY_DIGITS
@@ -27,17 +28,16 @@ from domain.customers.service import current_tenant
 
 Intent = Literal["services", "prices", "hours", "availability", "help"]
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY_SHORT = {name[:3]: i for i, name in enumerate(WEEKDAYS)}
-_AVAILABILITY = re.compile(r"\b(free|availab\w*|slots?|times?|openings?|space|spaces|spot|spots)\b")
+_AVAILABILITY = re.compile(r"\b(free|availab\w*|slots?|openings?|space|spaces|spot|spots)\b")
+# "what time ...?" asks about availability only with a day or a service ("what time is it on?" does not)
+_TIMES = re.compile(r"\b(times?|when)\b")
 _PRICES = re.compile(r"\b(prices?|pricing|costs?|how much|fees?|rates?|charge)\b")
 _SERVICES = re.compile(r"\b(services?|offer\w*|treatments?|menu|what do you do)\b")
 _HOURS = re.compile(r"\b(opening hours|hours|open|close|closing)\b")
 _HELP = re.compile(r"\b(help|faq|how do i|how can i|policy|question)\b")
-_DAY_MONTH = re.compile(r"\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?\b")
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 FUZZY_CUTOFF = 80
 MAX_SLOTS = 12
+PER_SERVICE = 6  # times per service when no service was named
 EXCERPT_CHARS = 160
 NO_SERVICES = "We have no services listed yet."
 BAD_DATE = "I couldn't read that date. Try today, tomorrow, a weekday or a date like 28/11."
@@ -50,55 +50,13 @@ class Understood:
     service: str | None = None  # the matched service's name
     day: date | None = None
     bad_date: bool = False  # a date was written but no such day exists ("31/02")
+    window: tuple[str, str] | None = None  # "HH:MM" bounds of a day part or "after 5"; an exact time too
 
 
-def _weekday(token: str) -> int | None:
-    """A weekday name or its abbreviation, allowing one slip ("fridy", "wednsday")."""
-    short = _WEEKDAY_SHORT.get(token[:3])
-    if short is not None and (len(token) == 3 or fuzz.ratio(token, WEEKDAYS[short]) >= FUZZY_CUTOFF):
-        return short
-    for i, name in enumerate(WEEKDAYS):
-        if len(token) >= 5 and fuzz.ratio(token, name) >= 85:
-            return i
-    return None
-
-
-def parse_day(text: str, today: date) -> date | None:
-    """today / tomorrow / (next) <weekday> / dd/mm[/yyyy] / yyyy-mm-dd, relative to the tenant's ``today``."""
-    normalized = text.lower()
-    iso = _ISO_DATE.search(normalized)
-    if iso:
-        try:
-            return date(int(iso[1]), int(iso[2]), int(iso[3]))
-        except ValueError:
-            return None
-    dm = _DAY_MONTH.search(normalized)
-    if dm:
-        year = int(dm[3]) if dm[3] else today.year
-        year = year + 2000 if year < 100 else year
-        try:
-            found = date(year, int(dm[2]), int(dm[1]))
-        except ValueError:
-            return None
-        if not dm[3] and found < today:
-            try:
-                found = found.replace(year=today.year + 1)
-            except ValueError:  # 29/02, past in a leap year: next year has none
-                return None
-        return found
-    tokens = words(text).split()
-    for i, token in enumerate(tokens):
-        if token in ("today", "tonight"):
-            return today
-        if token in ("tomorrow", "tmrw", "tomorow", "tommorow", "tommorrow"):
-            return today + timedelta(days=1)
-        weekday = _weekday(token)
-        if weekday is not None:
-            ahead = (weekday - today.weekday()) % 7
-            if i > 0 and tokens[i - 1] == "next" and ahead == 0:
-                ahead = 7
-            return today + timedelta(days=ahead)
-    return None
+def parse_day(text: str, today: date, *, order: str = "DMY") -> date | None:
+    """The day ``text`` names ("tomorrow", "next Thursday", "the 14th", "7/3", "March 7th"), relative to the
+    tenant's ``today`` (``moments.read_when``: the time is read and taken out first)."""
+    return read_when(text, today, order=order).day
 
 
 def match_service(text: str, names: list[str]) -> str | None:
@@ -137,13 +95,25 @@ def understand(text: str, *, names: list[str], today: date) -> Understood | None
     said = words(text)
     if not said or PROTECTED_WORDS.search(said):
         return None
-    service = match_service(text, names)
-    day = parse_day(text, today)
+    moment = read_when(text, today)
+    service = match_service(moment.rest, names)
+    if service is None and foreign(said):
+        return None  # a cab, a film, the weather: not for this business (the help text answers)
+    day, bad_date = moment.day, moment.bad_date
     if _HOURS.search(said) and service is None and day is None:
         return Understood("hours")
-    bad_date = day is None and (_DAY_MONTH.search(text) or _ISO_DATE.search(text)) is not None
-    if _AVAILABILITY.search(said) or (service and (day or bad_date)):
-        return Understood("availability", service, day, bad_date)
+    if (
+        _AVAILABILITY.search(said)
+        or (service and (day or bad_date))
+        or (_TIMES.search(said) and (service or day))
+    ):
+        window = moment.window
+        if moment.at is not None:  # "anything at 3?": the times around it
+            start = max(0, moment.at.hour * 60 + moment.at.minute - 60)
+            end = min(23 * 60 + 59, moment.at.hour * 60 + moment.at.minute + 60)
+            window = (time(start // 60, start % 60), time(end // 60, end % 60))
+        bounds = (window[0].strftime("%H:%M"), window[1].strftime("%H:%M")) if window else None
+        return Understood("availability", service, day, bad_date, bounds)
     if _PRICES.search(said):
         return Understood("prices", service)
     if _SERVICES.search(said):
@@ -228,18 +198,38 @@ class CatalogueAnswerer:
         if understood.bad_date:
             return BAD_DATE
         service = next((s for s in services if s.name == understood.service), None)
-        if service is None:
-            if len(services) != 1:
-                names = ", ".join(s.name for s in services) or "none yet"
-                return f"Which service would you like? We offer: {names}."
+        if service is None and len(services) == 1:
             service = services[0]
+        if not services:
+            return NO_SERVICES
         day = understood.day or today
         on = on_day(day)
         if day < today:
             return f"{on} has passed. Ask me about today or a later day."
+        window = understood.window
+        span = f" between {window[0]} and {window[1]}" if window else ""
+        if service is None:
+            # No question back (a stateless answer could not keep the day): every service's times.
+            lines = [f"Free times on {on}{span}:"]
+            for each in services:
+                times = await self._times(session, each, day, zone, window)
+                shown = ", ".join(times[:PER_SERVICE]) + (" …" if len(times) > PER_SERVICE else "")
+                lines.append(f"- {each.name}: {shown or 'none'}")
+            return "\n".join(lines)
+        times = await self._times(session, service, day, zone, window)
+        if not times:
+            return f"Sorry, there are no free {service.name} slots on {on}{span}."
+        more = f" (and {len(times) - MAX_SLOTS} more)" if len(times) > MAX_SLOTS else ""
+        return f"Free {service.name} times on {on}{span}: {', '.join(times[:MAX_SLOTS])}{more}."
+
+    async def _times(
+        self,
+        session: AsyncSession,
+        service: Service,
+        day: date,
+        zone: ZoneInfo,
+        window: tuple[str, str] | None,
+    ) -> list[str]:
         slots = await tools.check_availability(session, service_id=service.id, day=day)
-        if not slots:
-            return f"Sorry, there are no free {service.name} slots on {on}."
-        times = [s.starts_at.astimezone(zone).strftime("%H:%M") for s in slots[:MAX_SLOTS]]
-        more = f" (and {len(slots) - MAX_SLOTS} more)" if len(slots) > MAX_SLOTS else ""
-        return f"Free {service.name} times on {on}: {', '.join(times)}{more}."
+        times = [s.starts_at.astimezone(zone).strftime("%H:%M") for s in slots]
+        return [t for t in times if window is None or window[0] <= t <= window[1]]

@@ -47,6 +47,7 @@ from domain.assistant.models import (
     WhatsAppOptOut,
 )
 from domain.assistant.repository import AssistantStore
+from domain.assistant.understanding import NO, YES
 from domain.connections.analytics import queue_event as queue_analytics_event
 from domain.customers.models import Customer
 from domain.customers.phone_proof import proven_in_chat
@@ -80,8 +81,6 @@ CODE_PURPOSE = "assistant-verification-code"
 
 _LOG_OUT = {"log out", "logout", "log off", "sign out", "signout"}
 _ERASE = {"delete my messages", "delete my message history", "erase my messages", "delete my history"}
-_YES = {"yes", "y", "yes please", "confirm"}
-_NO = {"no", "n", "cancel"}
 
 
 @dataclass
@@ -297,10 +296,10 @@ async def _public(turn: _Turn, text: str) -> list[Reply] | None:
 
 async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str) -> list[Reply]:
     if turn.state.get("erase"):
-        if said in _YES:
+        if said in YES:
             return await _erase(turn, current)
         await turn.clear()
-        if said in _NO:
+        if said in NO:
             return [Reply(text=texts.ERASE_CANCELLED)]
     if said in _LOG_OUT:
         current.ended_at = turn.now
@@ -656,9 +655,9 @@ async def _opt_out_answered(turn: _Turn, said: str) -> list[Reply] | None:
     """The answer to the pending opt-out question, which is dropped whatever was said; None when ``said`` is
     neither yes nor no (the message is then handled as usual)."""
     await turn.drop("opt_out")
-    if said in _YES:
+    if said in YES:
         return await _opt_out(turn, opted_out=True)
-    if said in _NO:
+    if said in NO:
         return [Reply(text=texts.OPT_OUT_CANCELLED)]
     return None
 

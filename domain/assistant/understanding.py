@@ -7,35 +7,17 @@ Pure functions, no I/O: the dialogue decides what to do with an :class:`Ask`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Literal
 
-from rapidfuzz import fuzz
+from domain.assistant.hooks import corrected, foreign, words
+from domain.assistant.moments import normalise, read_time, read_when
+from domain.assistant.public import match_service
 
-from domain.assistant.hooks import words
-from domain.assistant.public import match_service, parse_day
-
-Intent = Literal["book", "cancel", "reschedule", "bookings", "subscriptions"]
-
-# Words the customer misspells often, put right before the intent is read ("cancle", "apointment").
-_VOCABULARY = (
-    "cancel",
-    "booking",
-    "bookings",
-    "appointment",
-    "appointments",
-    "reschedule",
-    "subscription",
-    "subscriptions",
-    "membership",
-    "reservation",
-    "upcoming",
-    "postpone",
-)
 _CANCEL = re.compile(r"\b(cancel\w*|call off|can ?not make it|can t make it|cant make it|drop my)\b")
 _RESCHEDULE = re.compile(
-    r"\b(reschedul\w*|re schedule|postpone|move|change (the )?(time|day|date)|"
+    r"\b(reschedul\w*|re schedule|postpone|move (my|the|it|that|this|our)|change (the )?(time|day|date)|"
     r"change my (booking|appointment)|different (time|day))\b"
 )
 _SUBSCRIPTIONS = re.compile(
@@ -47,77 +29,38 @@ _BOOKINGS = re.compile(
     r"when is my|show (me )?(my )?bookings?|list (my )?bookings?|next appointment|booked for)\b"
 )
 _BOOK = re.compile(
-    r"\b(book\w*|reserve|appointment|schedule|i d like|i would like|i want|can i (get|have|come)|"
-    r"make an|get me|sign me up|slot for)\b"
+    r"\b(book\w*|reserv\w*|appointments?|appt|schedul\w*|slots?|openings?|availab\w*|free|visit|"
+    r"can i (get|have|come)|make an|sign me up|come in|fit me in|see (the|a) \w+)\b"
 )
-_AMPM = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a m|p m)\b")
-_CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:h](\d{2})\b")
-_AT_HOUR = re.compile(r"(?:\bat|@|\baround)\s*(\d{1,2})(?:[.](\d{2}))?(?:\s*o ?clock)?\b(?![/.:]\d)")
-_HALF_PAST = re.compile(r"\bhalf past (\d{1,2})\b")
-_NOON = re.compile(r"\b(noon|midday)\b")
+_MINE = re.compile(r"\b(my|the) (booking|appointment|reservation)s?\b")
 _NUMBER = re.compile(r"^(?:number |no |option |#)?(\d{1,2})$")
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
-YES = {"yes", "y", "yes please", "yep", "yeah", "yea", "sure", "ok", "okay", "confirm", "correct", "do it"}
-NO = {"no", "n", "nope", "no thanks", "never mind", "nevermind", "abort", "cancel that", "forget it"}
+# The one yes/no vocabulary of every question the assistant asks (a booking, a cancellation, erasing the
+# messages, stopping them): "ok" means the same to each.
+YES = frozenset(
+    {"yes", "y", "yes please", "yep", "yeah", "yea", "sure", "ok", "okay", "confirm", "correct", "do it"}
+)
+NO = frozenset(
+    {"no", "n", "nope", "no thanks", "never mind", "nevermind", "abort", "cancel", "cancel that", "forget it"}
+)
 
 
 @dataclass(frozen=True)
 class Ask:
-    intent: Intent | None
+    intent: str | None  # the name of one of INTENTS
     service: str | None = None
     day: date | None = None
     at: time | None = None
     bad_date: bool = False
-
-
-def _fix(said: str) -> str:
-    fixed = []
-    for token in said.split():
-        if len(token) >= 5 and token not in _VOCABULARY:
-            best = max(_VOCABULARY, key=lambda v: fuzz.ratio(token, v))
-            if fuzz.ratio(token, best) >= 80:
-                token = best
-        fixed.append(token)
-    return " ".join(fixed)
-
-
-def _hour(hour: int, minute: int, suffix: str | None) -> time | None:
-    if suffix:
-        if not 1 <= hour <= 12:
-            return None
-        pm = suffix.replace(" ", "") == "pm"
-        hour = hour % 12 + (12 if pm else 0)
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        return None
-    return time(hour, minute)
+    after: time | None = None  # a window of the day asked for ("after 5", "in the afternoon")
+    before: time | None = None
 
 
 def parse_time(text: str) -> tuple[time | None, str]:
-    """A time of day ("10am", "3 pm", "15:00", "at 3", "half past 2", "noon") and the text without it
-    (so "10.30" is not read as a date). A bare "at 3" between 1 and 7 is the afternoon."""
-    said = text.lower()
-    for pattern in (_AMPM, _CLOCK):
-        found = pattern.search(said)
-        if found:
-            suffix = found[3] if pattern is _AMPM else None
-            return _hour(int(found[1]), int(found[2] or 0), suffix), said[: found.start()] + said[
-                found.end() :
-            ]
-    said_words = words(text)
-    found = _HALF_PAST.search(said_words)
-    if found:
-        hour = int(found[1])
-        return _hour(hour + 12 if 1 <= hour <= 7 else hour, 30, None), said_words.replace(found[0], " ")
-    if _NOON.search(said_words):
-        return time(12, 0), _NOON.sub(" ", said_words)
-    found = _AT_HOUR.search(said)
-    if found:
-        hour = int(found[1])
-        minute = int(found[2] or 0)
-        return _hour(hour + 12 if 1 <= hour <= 7 else hour, minute, None), said[: found.start()] + said[
-            found.end() :
-        ]
-    return None, text
+    """A time of day ("10am", "afternoon 2", "quarter to 3 in the afternoon", "noon") and the text without
+    it (so "10.30" is not read as a date)."""
+    at, _, _, rest = read_time(normalise(text))
+    return at, rest
 
 
 def pick_number(text: str, size: int) -> int | None:
@@ -132,25 +75,70 @@ def pick_number(text: str, size: int) -> int | None:
     return n - 1
 
 
-def understand(text: str, *, names: list[str], today: date) -> Ask:
-    """What a verified customer asks, with what the message says of service, day and time."""
-    at, rest = parse_time(text)
-    said = _fix(words(text))
-    service = match_service(rest, names) if names else None
-    day = parse_day(rest, today)
-    bad_date = day is None and re.search(r"\b\d{1,2}[/.]\d{1,2}\b|\b\d{4}-\d{2}-\d{2}\b", rest) is not None
-    intent: Intent | None = None
-    if _CANCEL.search(said):
-        intent = "cancel"
-    elif _RESCHEDULE.search(said):
-        intent = "reschedule"
-    elif _SUBSCRIPTIONS.search(said):
-        intent = "subscriptions"
-    elif _BOOKINGS.search(said) and not (service or at):
-        intent = "bookings"
-    elif _BOOK.search(said) or (service and (day or at)):
-        intent = "book"
-    return Ask(intent, service, day, at, bad_date)
+@dataclass(frozen=True)
+class Heard:
+    """What a message says besides its intent, for an intent's ``recognise``."""
+
+    said: str  # ``words``, misspellings put right
+    service: str | None  # a service of the tenant, named
+    when: bool  # a day, a time, a window or an impossible date was written
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One thing a verified customer can ask for. The table :data:`INTENTS` is the only place an intent is
+    declared: understanding tries its ``recognise`` in order, the dialogue calls the handler registered
+    under its ``name`` (``dialogue.HANDLERS``), the help text lists its ``help`` line, a stranger's message
+    it recognises is kept and carried out after verification (``is_request``), and ``tool`` names what it
+    leads to (``tools.TOOLS``, where the public/verified policy is enforced)."""
+
+    name: str
+    recognise: Callable[[Heard], bool]
+    help: str  # the help text's line ('your bookings ("my bookings")'); "" for none
+    tool: str
+
+
+INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "cancel",
+        lambda h: _CANCEL.search(h.said) is not None,
+        'cancel or move a booking ("cancel my booking", "reschedule")',
+        "cancel_booking",
+    ),
+    Intent("reschedule", lambda h: _RESCHEDULE.search(h.said) is not None, "", "reschedule_booking"),
+    Intent(
+        "subscriptions",
+        lambda h: _SUBSCRIPTIONS.search(h.said) is not None,
+        'your subscriptions ("my subscriptions")',
+        "get_my_subscriptions",
+    ),
+    Intent(
+        "bookings",
+        lambda h: _BOOKINGS.search(h.said) is not None and not (h.service or h.when),
+        'your bookings ("my bookings")',
+        "list_my_bookings",
+    ),
+    Intent(
+        "book",
+        lambda h: bool(h.service or _BOOK.search(h.said) or h.when),
+        'book ("book a haircut tomorrow at 10am")',
+        "create_booking",
+    ),
+)
+
+
+def understand(text: str, *, names: list[str], today: date, order: str = "DMY") -> Ask:
+    """What a verified customer asks (the first of :data:`INTENTS` that recognises it), with what the
+    message says of service, day, time and window."""
+    moment = read_when(text, today, order=order)
+    said = corrected(words(text))
+    service = match_service(moment.rest, names) if names else None
+    heard = Heard(said, service, bool(moment.day or moment.at or moment.window or moment.bad_date))
+    intent: str | None = None
+    # A cab, a film, the weather: not for this business, unless it names one of ours or a booking.
+    if service or not foreign(said) or _MINE.search(said):
+        intent = next((i.name for i in INTENTS if i.recognise(heard)), None)
+    return Ask(intent, service, moment.day, moment.at, moment.bad_date, moment.after, moment.before)
 
 
 def is_request(text: str) -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from bizzly import clock
 from bizzly.errors import NotFound
-from domain.assistant import dialogue, service, tools
+from domain.assistant import dialogue, service, tools, understanding
 from domain.assistant.messages import Inbound, Reply
 from domain.privacy.audit import AuditEntry
 from domain.scheduling.models import Booking
@@ -107,7 +107,10 @@ async def test_booking_step_by_step_with_a_list_of_free_times(shop: Shop) -> Non
     )
     assert which.kind == "list"
     (when,) = await shop.chat.texts("2")
-    assert when == "Which day would you like Haircut? (e.g. tomorrow, Friday, 28/11)"
+    # The examples are days still to come (it once offered "28/11" in December).
+    today = clock.now().astimezone(ZONE).date()
+    later, week = today + timedelta(days=4), today + timedelta(days=7)
+    assert when == (f"Which day would you like Haircut? (e.g. tomorrow, {later:%A}, {week.day}/{week.month})")
     (times,) = await shop.chat.say("tomorow")
     assert times.text.splitlines()[:3] == [
         f"Free Haircut times on {day:%A} {day.day} {day:%B} (19 more later that day):",
@@ -257,6 +260,24 @@ async def test_a_stranger_cannot_book_and_the_request_waits_for_the_code(chat: C
     assert await bookings(chat.gql) == []
 
 
+async def test_a_strangers_request_in_everyday_words_continues_after_the_code(chat: Chat) -> None:
+    # No "book" in it: a day and a time are enough to be a request, kept while the code is entered.
+    talk = AssistantChat(gql=chat.gql, owner=chat.owner)
+    await set_hours(chat.gql, chat.owner.access_token)
+    await create_service(chat.gql, chat.owner.access_token, name="Haircut")
+    await create_service(chat.gql, chat.owner.access_token, name="Colour")
+    await create_customer(chat.gql, chat.owner, name="Sarah Jones", email="sarah@example.com", phone=PHONE)
+    day = tomorrow()
+    (code,) = await talk.say("Can I come in tomorrow at quarter to 3 in the afternoon?")
+    assert code.holds_code
+    digits = code.text.split(": ")[1][:6]
+    verified, which = await talk.texts(digits)
+    assert verified == "You're now verified! How can I help you today?"
+    assert which.startswith(f"Which service would you like on {on(day)} at 14:45?\n")
+    (confirm,) = await talk.texts("colour")
+    assert confirm.startswith(f"Book Colour on {on(day)} at 14:45")
+
+
 async def test_unknown_text_gets_the_help_message(shop: Shop) -> None:
     assert await shop.chat.texts("blorp zzz") == [dialogue.HELP]
 
@@ -311,3 +332,143 @@ async def test_another_customers_booking_is_not_found_whatever_the_id(shop: Shop
     (booking,) = await bookings(shop.chat.gql)
     assert (booking.status, booking.starts_at) == ("CONFIRMED", local(tomorrow() + timedelta(days=3), 10))
     assert await _ctx_call(shop, row_id(shop.sarah), "list_my_bookings", {}) == []
+
+
+# --- every question can be answered, in context (issue 16) ---------------------------------------------
+
+
+def on(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+async def test_a_day_part_narrows_the_offer_and_the_service_question_can_be_answered(shop: Shop) -> None:
+    day = tomorrow()
+    (which,) = await shop.chat.texts("is there anything free tomorrow afternoon?")
+    assert which.startswith(f"Which service would you like on {on(day)} in the afternoon?\n1. ")
+    (times,) = await shop.chat.texts("haircut")
+    assert times.splitlines()[:3] == [
+        f"Free Haircut times in the afternoon on {on(day)} (7 more later that day):",
+        "1. 12:00",
+        "2. 12:15",
+    ]
+    (direct,) = await shop.chat.texts("haircut tomorrow afternoon")
+    assert direct.splitlines()[1] == "1. 12:00"
+    assert "09:00" not in direct
+
+
+async def test_a_taken_time_offers_the_nearest_free_times_first(shop: Shop) -> None:
+    day = tomorrow()
+    other = await create_customer(shop.chat.gql, shop.chat.owner, name="Tom Other", email="tom@example.com")
+    taken = await book(
+        shop.chat.gql,
+        shop.token,
+        service_id=shop.haircut,
+        starts_at=local(day, 13),
+        customer_id=str(other["id"]),
+    )
+    assert taken["errors"] == []
+    (times,) = await shop.chat.texts("book a haircut tomorrow at 1pm")
+    lines = times.splitlines()
+    assert lines[0] == f"Sorry, 13:00 isn't free for Haircut on {on(day)}."
+    # An hour-long haircut from 12:15 to 13:45 would overlap; then the nearest, earlier one first on a tie.
+    assert lines[1] == "The nearest free times (12 more that day):"
+    assert lines[2:6] == ["1. 12:00", "2. 14:00", "3. 11:45", "4. 14:15"]
+
+
+async def test_a_follow_up_that_changes_only_the_time_keeps_the_day_and_service(shop: Shop) -> None:
+    day = tomorrow() + timedelta(days=1)
+    (confirm,) = await shop.chat.texts(f"book a massage on {day:%A} at 10am")
+    assert confirm.startswith(f"Book Deep Tissue Massage on {on(day)} at 10:00")
+    (again,) = await shop.chat.texts("Can you try again? Make it for 12:30 pm.")
+    assert again.startswith(f"Book Deep Tissue Massage on {on(day)} at 12:30")
+    (prefer,) = await shop.chat.texts("No, I prefer at 10:30, please")
+    assert prefer.startswith(f"Book Deep Tissue Massage on {on(day)} at 10:30")
+    # One that changes only the day keeps the time.
+    later = day + timedelta(days=1)
+    (moved,) = await shop.chat.texts(f"Actually, make it {later:%A} instead.")
+    assert moved.startswith(f"Book Deep Tissue Massage on {on(later)} at 10:30")
+    # A polite or unrelated clause changes nothing.
+    (same,) = await shop.chat.texts("Oh, I forgot I have a meeting then.")
+    assert same == moved
+    assert await shop.chat.texts("no") == [dialogue.STOPPED]
+    assert await bookings(shop.chat.gql) == []
+
+
+async def test_a_time_without_a_day_asks_for_the_day_and_keeps_the_time(shop: Shop) -> None:
+    day = tomorrow()
+    (which,) = await shop.chat.texts("I'd like a haircut at quarter to 3 in the afternoon")
+    assert which.startswith("Which day would you like Haircut at 14:45? (e.g. tomorrow, ")
+    (confirm,) = await shop.chat.texts("tomorrow")
+    assert confirm.startswith(f"Book Haircut on {on(day)} at 14:45")
+    (done,) = await shop.chat.texts("yes")
+    assert done.startswith("Booked: Haircut")
+    (booking,) = await bookings(shop.chat.gql)
+    assert booking.starts_at == local(day, 14, 45)
+
+
+async def test_questions_about_openings_lead_into_booking_and_name_the_date(shop: Shop) -> None:
+    day = tomorrow() + timedelta(days=3)
+    (which,) = await shop.chat.texts(f"Can you check if there are any openings on {day:%B} {day.day}th?")
+    assert which.startswith(f"Which service would you like on {on(day)}?")
+    (times,) = await shop.chat.texts("See if there is anything available at 15:45.")
+    assert times.startswith(f"Which service would you like on {on(day)} at 15:45?")
+
+
+async def test_a_passed_day_is_answered_as_passed(shop: Shop) -> None:
+    today = clock.now().astimezone(ZONE).date()
+    if today.day == 1:
+        pytest.skip("no earlier day in this month")
+    passed = today - timedelta(days=1)
+    (reply,) = await shop.chat.texts(f"haircut on the {passed.day}th of this month at 10am")
+    assert reply == f"{on(passed)} has passed. Which day would you like at 10:00?"
+    assert await bookings(shop.chat.gql) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can you call me a cab for tomorrow at 5?",
+        "I want to watch a movie tonight",
+        "I'd like to find a song in the album Crooked Teeth.",
+        "What's the weather like on Saturday?",
+    ],
+)
+async def test_a_request_for_another_business_never_gets_a_slot_or_which_day(shop: Shop, text: str) -> None:
+    (reply,) = await shop.chat.texts(text)
+    assert reply == dialogue.HELP
+
+
+async def test_an_intent_is_one_record_and_one_handler(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    points = understanding.Intent(
+        "points",
+        lambda heard: "points" in heard.said.split(),
+        'your loyalty points ("my points")',
+        "get_my_subscriptions",
+    )
+
+    async def handler(assistant: dialogue.Assistant, turn: Any, ask: understanding.Ask) -> list[Reply]:
+        return [Reply(text=f"You have 120 points, {ask.intent}.")]
+
+    assert not understanding.is_request("how many points do I have?")
+    monkeypatch.setattr(understanding, "INTENTS", (points, *understanding.INTENTS))
+    monkeypatch.setitem(dialogue.HANDLERS, "points", handler)
+    assert await shop.chat.texts("how many points do I have?") == ["You have 120 points, points."]
+    # Derived from the record: the help text lists it, and a stranger's request for it waits for the code.
+    (help_text,) = await shop.chat.texts("blorp zzz")
+    assert '\n• your loyalty points ("my points")\n' in help_text
+    assert understanding.is_request("how many points do I have?")
+    # The others are untouched.
+    assert (await shop.chat.texts("my bookings")) == [dialogue.NO_BOOKINGS]
+
+
+async def test_an_ambiguous_next_weekday_is_answered_with_its_concrete_date(shop: Shop) -> None:
+    today = clock.now().astimezone(ZONE).date()
+    weekday = (today.weekday() + 3) % 7
+    coming = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+    name = f"{coming:%A}"
+    (reply,) = await shop.chat.texts(f"I'd like a haircut next {name} at 10am")
+    # "next Friday" is the coming one or the one after in English: the date is named, to be corrected.
+    assert reply.startswith(f"Book Haircut on {on(coming)} at 10:00")
+    (corrected,) = await shop.chat.texts(f"No, {name} next week")
+    later = today + timedelta(days=7 - today.weekday() + weekday)
+    assert corrected.startswith(f"Book Haircut on {on(later)} at 10:00")

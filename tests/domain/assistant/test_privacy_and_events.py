@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from domain.assistant import texts
 from domain.assistant.messages import Reply, Sender
 from domain.conversations.models import Message
@@ -114,3 +116,16 @@ async def test_auth_events_page(gql: GraphQLClient, chat: Chat) -> None:
     assert len(first.data["authEvents"]["edges"]) == 2
     too_many = await gql.op("AuthEvents", {"first": 1000}, token=chat.owner.access_token)
     assert too_many.error_codes == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "erased"), [("ok", True), ("Sure!", True), ("nope", False), ("cancel", False)]
+)
+async def test_erasing_knows_the_same_yes_and_no_as_a_booking(chat: Chat, answer: str, erased: bool) -> None:
+    # One vocabulary: "ok" confirms an erasure as it confirms a booking; "cancel" stops both.
+    await create_customer(chat.gql, chat.owner, name="Sarah Jones", email="sarah@example.com", phone=PHONE)
+    await _messages(chat, WA_ID, 2)
+    await chat.verify()
+    await chat.say("delete my messages")
+    assert await chat.texts(answer) == [texts.ERASED if erased else texts.ERASE_CANCELLED]
+    assert len(await rows(chat.gql, Message)) == (0 if erased else 2)

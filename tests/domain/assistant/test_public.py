@@ -171,12 +171,18 @@ async def test_an_impossible_date_is_questioned(chat: Chat) -> None:
     assert await chat.texts("haircut on 31/02?") == [public.BAD_DATE]
 
 
-async def test_availability_without_a_service_asks_which(chat: Chat) -> None:
+async def test_availability_without_a_service_lists_every_services_times(chat: Chat) -> None:
+    # Not "Which service would you like?": a stranger's answer "haircut" would lose the day asked about.
     token = chat.owner.access_token
-    await create_service(chat.gql, token, name="Haircut")
-    await create_service(chat.gql, token, name="Beard Trim")
-    assert await chat.texts("any free slots tomorrow?") == [
-        "Which service would you like? We offer: Beard Trim, Haircut."
+    await set_hours(chat.gql, token)
+    await create_service(chat.gql, token, name="Haircut", duration=60)
+    await create_service(chat.gql, token, name="Beard Trim", duration=30)
+    day = clock.now().astimezone(ZoneInfo("Europe/London")).date() + timedelta(days=1)
+    on = f"{day:%A} {day.day} {day:%B}"
+    assert await chat.texts("is there anything free tomorrow afternoon?") == [
+        f"Free times on {on} between 12:00 and 17:00:\n"
+        "- Beard Trim: 12:00, 12:15, 12:30, 12:45, 13:00, 13:15 …\n"
+        "- Haircut: 12:00, 12:15, 12:30, 12:45, 13:00, 13:15 …"
     ]
 
 

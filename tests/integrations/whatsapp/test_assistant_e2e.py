@@ -95,7 +95,11 @@ async def test_a_verified_customer_books_sees_and_cancels_as_the_dashboard_shows
     # Step by step: service, day, a list of free times (the 10:00 hour is taken: capacity 1), yes.
     (services,) = await chat.say("I'd like to make another appointment")
     assert services.startswith("Which service would you like?\n1. Colour")
-    assert await chat.say("haircut") == ["Which day would you like Haircut? (e.g. tomorrow, Friday, 28/11)"]
+    today = clock.now().astimezone(ZONE).date()
+    later, week = today + timedelta(days=4), today + timedelta(days=7)  # examples still to come
+    assert await chat.say("haircut") == [
+        f"Which day would you like Haircut? (e.g. tomorrow, {later:%A}, {week.day}/{week.month})"
+    ]
     (times,) = await chat.say(f"{day.day}/{day.month}")
     assert times.splitlines()[1:4] == ["1. 09:00", "2. 11:00", "3. 11:15"]
     assert await chat.tap("d:3", "11:15") == [
