@@ -44,6 +44,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Web server processes of `bizzly serve` (each with its own database pool). Unset: one per core with a
+    # shared broker (redis://, amqp://); always 1 on memory://, whose broker lives inside the one process.
+    web_workers: int | None = Field(default=None, ge=1, le=256)
     log_level: str = "INFO"
     # /readyz: how long each check (database, broker) may take before the process is reported unready.
     health_timeout_seconds: float = Field(default=2.0, gt=0)
