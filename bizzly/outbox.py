@@ -14,11 +14,24 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, insert
+from sqlalchemy import (
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    column,
+    insert,
+    literal,
+    select,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -139,30 +152,118 @@ async def record_inbox(
     """Store a webhook event once, with its ``inbox.process`` outbox row in the same transaction.
 
     Returns the new row's id, or None for a duplicate delivery (which queues nothing)."""
+    stored = await record_inbox_batch(session, source=source, events=[(external_id, payload)])
+    return stored[0] if stored else None
+
+
+async def record_inbox_batch(
+    session: AsyncSession, *, source: str, events: Sequence[tuple[str, str]]
+) -> list[uuid.UUID]:
+    """Store webhook events ``(external_id, payload)`` once each, with their ``inbox.process`` outbox rows,
+    in the caller's transaction; returns the ids of the new inbox rows (duplicates queue nothing).
+
+    The webhook's hot path, so Core statements (no ORM unit of work): on PostgreSQL one statement, whose
+    first part inserts the inbox rows and whose second inserts an outbox row for each row the first
+    stored; on SQLite (no data-modifying ``WITH``) an insert of each kind."""
     tenant = session_tenant(session.sync_session)
     if tenant is None:
         raise RuntimeError("record_inbox needs a tenant-bound session")
-    values = {
-        "tenant_id": tenant,
-        "id": new_id(),
-        "source": source,
-        "external_id": external_id,
-        "payload": payload,
-        "received_at": clock.now(),
-    }
+    if not events:
+        return []
+    now = clock.now()
+    # Outbox ids are made here, beside their inbox ids, so the rows come out time-ordered like the events.
+    ids = [(new_id(), new_id()) for _ in events]
+    inbox_rows = [
+        {
+            "tenant_id": tenant,
+            "id": inbox_id,
+            "source": source,
+            "external_id": external_id,
+            "payload": payload,
+            "received_at": now,
+        }
+        for (inbox_id, _), (external_id, payload) in zip(ids, events, strict=True)
+    ]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    stmt: Any
     if dialect == "postgresql":
-        stmt = postgresql.insert(InboxEvent).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(InboxEvent).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported dialects
-        stmt = insert(InboxEvent).values(values)
-    result = await session.execute(stmt.returning(InboxEvent.id))
-    inserted = result.scalar_one_or_none()
-    if not isinstance(inserted, uuid.UUID):
-        return None
-    await add_outbox(
-        session, topic=INBOX_TOPIC, payload={"inbox_id": str(inserted)}, dedupe_key=f"inbox:{inserted}"
+        return await _record_inbox_pg(session, tenant, inbox_rows, ids, now)
+    stmt = sqlite.insert(InboxEvent).values(inbox_rows).on_conflict_do_nothing()
+    inserted = set((await session.execute(stmt.returning(InboxEvent.id))).scalars())
+    stored = [inbox_id for inbox_id, _ in ids if inbox_id in inserted]
+    outbox_of = dict(ids)
+    if stored:
+        await session.execute(
+            insert(OutboxRow).values([_inbox_outbox_row(tenant, i, outbox_of[i], now) for i in stored])
+        )
+    return stored
+
+
+def _inbox_outbox_row(
+    tenant: uuid.UUID, inbox_id: uuid.UUID, outbox_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant,
+        "id": outbox_id,
+        "topic": INBOX_TOPIC,
+        "payload": _inbox_payload(inbox_id),
+        "encrypted": False,
+        "dedupe_key": f"inbox:{inbox_id}",
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+    }
+
+
+def _inbox_payload(inbox_id: uuid.UUID) -> str:
+    # What add_outbox would write for {"inbox_id": ...}.
+    return json.dumps({"inbox_id": str(inbox_id)}, separators=(",", ":"), sort_keys=True)
+
+
+async def _record_inbox_pg(
+    session: AsyncSession,
+    tenant: uuid.UUID,
+    inbox_rows: list[dict[str, Any]],
+    ids: list[tuple[uuid.UUID, uuid.UUID]],
+    now: datetime,
+) -> list[uuid.UUID]:
+    stored = (
+        postgresql.insert(InboxEvent)
+        .values(inbox_rows)
+        .on_conflict_do_nothing()
+        .returning(InboxEvent.id)
+        .cte("stored")
     )
-    return inserted
+    wanted = (
+        values(
+            column("inbox_id", Uuid()),
+            column("outbox_id", Uuid()),
+            column("payload", Text()),
+            column("dedupe_key", String()),
+            name="wanted",
+        )
+        .data([(i, o, _inbox_payload(i), f"inbox:{i}") for i, o in ids])
+        .alias("wanted")
+    )
+    table = OutboxRow.__table__.c
+    rows = select(
+        literal(tenant, table.tenant_id.type),
+        wanted.c.outbox_id,
+        literal(INBOX_TOPIC, table.topic.type),
+        wanted.c.payload,
+        literal(False, table.encrypted.type),
+        wanted.c.dedupe_key,
+        literal(OutboxStatus.PENDING.value, table.status.type),
+        literal(0, table.attempts.type),
+        literal(now, table.available_at.type),
+        literal(now, table.created_at.type),
+    ).select_from(wanted.join(stored, stored.c.id == wanted.c.inbox_id))
+    columns = ["tenant_id", "id", "topic", "payload", "encrypted", "dedupe_key", "status", "attempts"]
+    stmt = (
+        insert(OutboxRow)
+        .from_select([*columns, "available_at", "created_at"], rows)
+        .returning(OutboxRow.dedupe_key)
+    )
+    done = (await session.execute(stmt)).scalars().all()
+    inserted = {uuid.UUID(str(key).removeprefix("inbox:")) for key in done}
+    return [inbox_id for inbox_id, _ in ids if inbox_id in inserted]
