@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, Integer, String, Text, TextClause, UniqueConstraint, insert, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -135,6 +135,41 @@ async def add_outbox(
     return row
 
 
+async def add_outbox_once(
+    session: AsyncSession,
+    *,
+    topic: str,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    tenant_id: uuid.UUID | None = None,
+) -> bool:
+    """``add_outbox`` for a row that may exist already (same tenant and ``dedupe_key``): nothing is written
+    then, and the transaction goes on. Returns whether the row was written. Plain JSON payloads only."""
+    tenant = tenant_id or session_tenant(session.sync_session)
+    if tenant is None:
+        raise RuntimeError("add_outbox_once needs a tenant (a tenant session, or tenant_id=)")
+    now = clock.now()
+    values = {
+        "tenant_id": tenant,
+        "id": new_id(),
+        "topic": topic,
+        "payload": json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        "encrypted": False,
+        "dedupe_key": dedupe_key,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+    }
+    insert_ = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    stmt = insert_(OutboxRow).values(values).on_conflict_do_nothing().returning(OutboxRow.id)
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 async def record_inbox(
     session: AsyncSession, *, source: str, external_id: str, payload: str
 ) -> uuid.UUID | None:
@@ -173,8 +208,7 @@ async def record_inbox_batch(
         }
         for (inbox_id, _), (external_id, payload) in zip(ids, events, strict=True)
     ]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
+    if _dialect(session) == "postgresql":
         return await _record_inbox_pg(session, tenant, inbox_rows, ids, now)
     stmt = sqlite.insert(InboxEvent).values(inbox_rows).on_conflict_do_nothing()
     inserted = set((await session.execute(stmt.returning(InboxEvent.id))).scalars())

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=300, ge=5)
     outbox_max_attempts: int = Field(default=12, ge=1)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
+    # Fair sharing of the workers between tenants: rows of one tenant running (dispatched) at once. A tenant
+    # with a flood of messages gets this many; the rest wait stored, in order, while others' rows go ahead.
+    worker_tenant_share: int = Field(default=2, ge=1, le=1000)
+    # Inbound messages of one tenant waiting (stored, not yet dispatched) past which its owner is alerted
+    # (by email, at most once an hour).
+    inbox_backlog_alert: int = Field(default=500, ge=1)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
     # Retention (DESIGN.md section 7; run hourly per tenant by the scheduler): WhatsApp messages and stored
     # webhooks older than this are deleted, auth events after their own period, in batches of this many rows.
