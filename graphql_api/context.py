@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,94 +44,6 @@ class AppServices:
 Caller = Principal
 
 
-class _TaskLock:
-    """An ``asyncio.Lock`` that the task holding it may take again (a resolver that opens the request's
-    session inside its own use of it must not wait for itself)."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[object] | None = None
-        self._depth = 0
-
-    def held_here(self) -> bool:
-        return self._owner is not None and self._owner is asyncio.current_task()
-
-    async def acquire(self) -> None:
-        if not self.held_here():
-            await self._lock.acquire()
-            self._owner = asyncio.current_task()
-        self._depth += 1
-
-    def release(self) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            self._lock.release()
-
-
-class _SharedUse:
-    """One ``async with`` use of the request's read session: uses are serialised (a session runs one
-    statement at a time, and sibling fields resolve concurrently); the session stays open after it."""
-
-    def __init__(self, session: AsyncSession, lock: _TaskLock) -> None:
-        self._session = session
-        self._lock = lock
-
-    async def __aenter__(self) -> AsyncSession:
-        await self._lock.acquire()
-        return self._session
-
-    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if exc_type is not None:
-                await self._session.rollback()  # a failed statement ends the transaction (PostgreSQL)
-        finally:
-            self._lock.release()
-
-
-class RequestSessions:
-    """The sessions of one GraphQL request: one read session per tenant, opened at its first use and
-    shared by the token check and every resolver that reads (one connection, one transaction, one
-    ``set_config`` of the tenant, instead of one of each per field); writes get a session of their own.
-
-    Before a write session is handed out the shared read transaction ends, so what is read after the
-    write commits sees it (on SQLite a read transaction keeps the snapshot it began with)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._reads: dict[uuid.UUID, AsyncSession] = {}
-        self._lock = _TaskLock()
-
-    def tenant_session(
-        self, tenant_id: uuid.UUID, *, write: bool = False
-    ) -> AbstractAsyncContextManager[AsyncSession]:
-        if write:
-            return self.db.tenant_session(tenant_id, write=True)
-        session = self._reads.get(tenant_id)
-        if session is None:
-            session = self._reads[tenant_id] = self.db.tenant_session(tenant_id, write=False)
-        return _SharedUse(session, self._lock)
-
-    async def end_reads(self) -> None:
-        if self._lock.held_here():
-            return  # asked inside a read: its transaction goes on (as a separate session's would)
-        await self._lock.acquire()
-        try:
-            for session in self._reads.values():
-                await session.rollback()
-        finally:
-            self._lock.release()
-
-    async def close(self) -> None:
-        await self._lock.acquire()
-        try:
-            sessions, self._reads = list(self._reads.values()), {}
-            for session in sessions:
-                await session.close()
-        finally:
-            self._lock.release()
-
-
 @dataclass
 class Context:
     request: Request
@@ -146,7 +56,6 @@ class Context:
     header_slug: str | None = None
     _header_tenant: uuid.UUID | None = None
     loaders: Loaders = field(default_factory=Loaders)
-    sessions: RequestSessions | None = None
 
     @property
     def settings(self) -> Settings:
@@ -186,25 +95,15 @@ class Context:
             self._header_tenant = tenant_id
         return tenant_id
 
-    async def session(
-        self, *, write: bool = False, slug: str | None = None
-    ) -> AbstractAsyncContextManager[AsyncSession]:
-        """A session bound to the caller's tenant: the request's shared read session, or (``write``) a new
-        one. Use as ``async with await ctx.session() as session:``."""
-        tenant_id = await self.tenant_id(slug=slug)
-        if self.sessions is None:
-            return self.services.db.tenant_session(tenant_id, write=write)
-        if write:
-            await self.sessions.end_reads()
-        return self.sessions.tenant_session(tenant_id, write=write)
+    async def session(self, *, write: bool = False, slug: str | None = None) -> AsyncSession:
+        """A new session bound to the caller's tenant. Use as ``async with await ctx.session():``."""
+        return self.services.db.tenant_session(await self.tenant_id(slug=slug), write=write)
 
 
 Info = _Info[Context, None]
 
 
-async def authenticate(
-    request: Request, services: AppServices, sessions: RequestSessions | None = None
-) -> tuple[Caller, ApiError | None]:
+async def authenticate(request: Request, services: AppServices) -> tuple[Caller, ApiError | None]:
     header = request.headers.get("authorization")
     if not header:
         return ANONYMOUS, None
@@ -213,7 +112,7 @@ async def authenticate(
         return ANONYMOUS, unauthenticated("The Authorization header must be 'Bearer <token>'.")
     try:
         principal = await resolve_principal(
-            sessions or services.db, services.tokens, token.strip(), customer_exists=customer_exists
+            services.db, services.tokens, token.strip(), customer_exists=customer_exists
         )
         return principal, None
     except TokenError as exc:

@@ -9,13 +9,12 @@ import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from bizzly.logs import bind_tenant
 from domain.catalog.text import storable_text
-from graphql_api.context import TENANT_HEADER, AppServices, Context, RequestSessions, authenticate
+from graphql_api.context import TENANT_HEADER, AppServices, Context, authenticate
 from graphql_api.storable_text import MESSAGE as UNSTORABLE_TEXT
 
 
@@ -32,9 +31,6 @@ def _has_unstorable_text(value: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
-
-
-_SESSIONS = "bizzly_graphql_sessions"
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -57,20 +53,9 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, UNSTORABLE_TEXT)
         return value
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            sessions = scope.get("state", {}).get(_SESSIONS)
-            if isinstance(sessions, RequestSessions):
-                await sessions.close()
-
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert isinstance(request, Request)
-        # One read session for the request (the token check and the resolvers), closed after the answer.
-        sessions = RequestSessions(self.services.db)
-        setattr(request.state, _SESSIONS, sessions)
-        caller, auth_error = await authenticate(request, self.services, sessions)
+        caller, auth_error = await authenticate(request, self.services)
         bind_tenant(caller.tenant_id)  # the request's log lines now name the token's tenant
         slug = request.headers.get(TENANT_HEADER)
         return Context(
@@ -80,5 +65,4 @@ class GraphQLView(GraphQL[Context, None]):
             caller=caller,
             auth_error=auth_error,
             header_slug=slug.strip().lower() if slug and slug.strip() else None,
-            sessions=sessions,
         )

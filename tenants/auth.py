@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bizzly.db.engine import TenantSessions
+from bizzly.db.engine import Database
 from tenants.models import AuthSession, Membership, StaffRole, SubjectKind
 from tenants.principal import Principal
 from tenants.tokens import AccessTokens, TokenError
@@ -19,7 +19,7 @@ CustomerCheck = Callable[[AsyncSession, uuid.UUID], Awaitable[bool]]
 
 
 async def resolve_principal(
-    db: TenantSessions, tokens: AccessTokens, token: str, *, customer_exists: CustomerCheck | None = None
+    db: Database, tokens: AccessTokens, token: str, *, customer_exists: CustomerCheck | None = None
 ) -> Principal:
     claims = tokens.verify(token)
     async with db.tenant_session(claims.tenant_id, write=False) as session:

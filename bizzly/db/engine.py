@@ -6,9 +6,8 @@ An engine belongs to one event loop; ``Database`` is created per loop (web serve
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -72,14 +71,6 @@ def make_engine(
     if url.startswith("sqlite"):
         _sqlite_pragmas(engine, foreign_keys=foreign_keys)
     return engine
-
-
-class TenantSessions(Protocol):
-    """Where tenant-bound sessions come from: ``Database``, or one request's shared sessions (GraphQL)."""
-
-    def tenant_session(
-        self, tenant_id: uuid.UUID, *, write: bool = ...
-    ) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
 class Database:
