@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -37,6 +38,11 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: strawberry.Schema, services: AppServices, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.services = services
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than json.dumps on a page of a hundred rows (bench/bookings_page.py).
+        # Non-finite floats become null (json.dumps would write NaN, which is not JSON).
+        return orjson.dumps(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         # Strawberry turns only JSONDecodeError into a 400; invalid UTF-8, nesting deeper than the decoder's
