@@ -179,6 +179,21 @@ def _sign(raw: bytes) -> str:
     return "sha256=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
 
 
+def _machine_cpu() -> tuple[int, int]:
+    """(all, idle) jiffies of the machine so far, from /proc/stat (Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return (0, 0)
+    return sum(values), values[3] + values[4]
+
+
+def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[0] - before[0]
+    return 1 - (after[1] - before[1]) / total if total > 0 else float("nan")
+
+
 def _line(kind: str, r: wrk.WrkRound) -> str:
     return f"{kind:8} {r.rps:8.0f}/s p50 {r.p50_ms:6.1f} ms p99 {r.p99_ms:6.1f} ms errors {r.errors}"
 
@@ -230,13 +245,17 @@ Goal: at least 0.6× the bare endpoint's rate, p99 at most 2× its p99: {verdict
 **`bizzly serve --workers {n}` against `--workers 1`** (webhooks only, no worker process meanwhile, so
 the web processes and PostgreSQL have the cores):
 
-| processes | acknowledged/s | p50 | p99 | errors |
-|---|---:|---:|---:|---:|
-| 1 | {one_rps:,.0f} | {one_p50:.1f} ms | {one_p99:.1f} ms | {one_errors} |
-| {n} | {many_rps:,.0f} | {many_p50:.1f} ms | {many_p99:.1f} ms | {many_errors} |
-| **ratio** ({n} / 1) | **{scale:.2f}×** | | | |
+| processes | acknowledged/s | p50 | p99 | errors | server CPU a webhook | machine busy |
+|---|---:|---:|---:|---:|---:|---:|
+| 1 | {one_rps:,.0f} | {one_p50:.1f} ms | {one_p99:.1f} ms | {one_errors} | {one_cpu:,.0f} µs | \
+{one_busy:.0%} |
+| {n} | {many_rps:,.0f} | {many_p50:.1f} ms | {many_p99:.1f} ms | {many_errors} | {many_cpu:,.0f} µs | \
+{many_busy:.0%} |
+| **ratio** ({n} / 1) | **{scale:.2f}×** | | | | | |
 
-Goal: at least 1.6× at 2 processes on 2 cores: {scale_verdict}.
+Goal: at least 1.6× at 2 processes on 2 cores: {scale_verdict}. "Machine busy" is the share of all
+{cores} cores in use during the round (server, PostgreSQL, Redis, wrk and anything else): a second web
+process can only add what the first leaves idle.
 
 Stored: {stored:,} inbox rows for {acked:,} acknowledged messages, warm-up included ({check}; wrk stops
 with requests in flight, which the server may still store: at most {slack} more). Re-run with
@@ -255,6 +274,8 @@ async def main(args: argparse.Namespace) -> None:
     processes: list[subprocess.Popen[bytes]] = []
     workers: list[subprocess.Popen[bytes]] = []
     rounds: dict[str, list[wrk.WrkRound]] = {"webhook": [], "bare": [], "one": [], "many": []}
+    # Per round of the process comparison: server CPU per request (µs), the machine's busy share (0 to 1).
+    usage: dict[int, tuple[float, float]] = {}
     try:
         async with running_meta_fake() as meta:
             env["BIZZLY_WHATSAPP_GRAPH_URL"] = meta.url
@@ -300,11 +321,19 @@ async def main(args: argparse.Namespace) -> None:
                 harness.stop_process(worker)
             for _ in range(2):
                 for kind, target in (("one", url), ("many", many_url)):
+                    cpu_before, busy_before = servers[kind].cpu_seconds(), _machine_cpu()
                     r = await asyncio.to_thread(
                         load, target, "webhook", numbers, seconds=args.seconds, concurrency=c
                     )
+                    cpu_after, busy_after = servers[kind].cpu_seconds(), _machine_cpu()
                     rounds[kind].append(r)
-                    print(_line(kind, r))
+                    if cpu_before is not None and cpu_after is not None and r.requests:
+                        usage[id(r)] = (
+                            (cpu_after - cpu_before) / r.requests * 1e6,
+                            _busy(busy_before, busy_after),
+                        )
+                    cpu_us, busy = usage.get(id(r), (0.0, 0.0))
+                    print(_line(kind, r), f"server CPU {cpu_us:.0f} us/request, machine busy {busy:.0%}")
             hook_rounds = warm + rounds["webhook"] + rounds["one"] + rounds["many"] + sweep
             acked = sum(r.requests for r in hook_rounds)
             slack = sum(min(c, 64) for _ in hook_rounds) + sum(lv for lv in args.levels)
@@ -358,6 +387,10 @@ async def main(args: argparse.Namespace) -> None:
         many_p99=many.p99_ms,
         many_errors=many.errors,
         scale=scale,
+        one_cpu=usage.get(id(one), (float("nan"), float("nan")))[0],
+        one_busy=usage.get(id(one), (float("nan"), float("nan")))[1],
+        many_cpu=usage.get(id(many), (float("nan"), float("nan")))[0],
+        many_busy=usage.get(id(many), (float("nan"), float("nan")))[1],
         scale_verdict="met" if scale >= 1.6 else f"not met on this run ({scale:.2f}×)",
         stored=stored,
         acked=acked,
