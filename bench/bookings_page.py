@@ -501,7 +501,7 @@ async def main() -> None:
             unit="ms",
             baseline=statistics.median(result.sql_ms),
             baseline_label="the same page by hand-written SQL, same run",
-            goal="the API layer at most 5x hand SQL",
+            goal="the API layer at most 3x hand SQL (PostgreSQL)",
             extra={"statements": result.statements},
         )
     section = render(results)

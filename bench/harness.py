@@ -54,8 +54,8 @@ def create_bench_app() -> Any:
     return app
 
 
-def serve(port: int) -> None:
-    """The same uvicorn call as ``bizzly serve`` (bizzly/cli.py), with the bench factory."""
+def serve(port: int, workers: int = 1) -> None:
+    """The same uvicorn call as ``bizzly serve --workers N`` (bizzly/cli.py), with the bench factory."""
     import uvicorn
 
     from bizzly.logs import configure_logging
@@ -63,13 +63,14 @@ def serve(port: int) -> None:
 
     configure_logging(get_settings().log_level)
     uvicorn.run(
-        create_bench_app,
+        "bench.harness:create_bench_app",
         factory=True,
         host="127.0.0.1",
         port=port,
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        workers=workers,
     )
 
 
@@ -116,6 +117,13 @@ def cpu_seconds(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def rss_bytes(pid: int) -> int | None:
     """Resident memory of a process now (Linux)."""
     try:
@@ -130,7 +138,8 @@ def rss_bytes(pid: int) -> int | None:
 class Server:
     """The bench app in a subprocess (``python bench/harness.py --serve PORT``) with ``env``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, workers: int = 1) -> None:
+        self.workers = workers
         self.port = free_port()
         self.env = {**env, "PYTHONPATH": str(REPO)}
         self.log_path = log_path
@@ -141,7 +150,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(self.port)]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve",
+            str(self.port),
+            str(self.workers),
+        ]
         self.process = start_process(command, self.env, self.log_path)
 
     async def wait_ready(self, within: float = 30.0) -> None:
@@ -159,7 +174,12 @@ class Server:
         raise RuntimeError("the server did not start in time")
 
     def cpu_seconds(self) -> float | None:
-        return cpu_seconds(self.process.pid) if self.process is not None else None
+        """CPU time of the server so far, its web processes included (``--workers N`` forks them)."""
+        if self.process is None:
+            return None
+        pids = [self.process.pid, *_children(self.process.pid)]
+        times = [cpu_seconds(pid) for pid in pids]
+        return sum(t for t in times if t is not None) if times[0] is not None else None
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -237,6 +257,6 @@ def write_section(start: str, end: str, section: str, path: Path = PERFORMANCE_M
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--serve":
         sys.path.insert(0, str(REPO))
-        serve(int(sys.argv[2]))
+        serve(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) == 4 else 1)

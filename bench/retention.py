@@ -23,23 +23,28 @@ import asyncio
 import json
 import os
 import platform
+import random
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import harness  # noqa: E402
+from bench.harness import BARE_PATH  # noqa: E402
 from bench.results import record  # noqa: E402
-from bench.webhook_ingest import Round, load, seed, server_env  # noqa: E402
+from bench.webhook_ingest import _sign, seed, server_env, webhook  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 # Retention is background work: it may cost the webhook path some latency, never its availability.
-GOAL = "every webhook accepted during the purge, p99 at most 2x the p99 without it"
+GOAL = "every webhook accepted during the purge, p99 at most 1.5x the p99 without it"
 START = "<!-- bench/retention.py: start -->"
 END = "<!-- bench/retention.py: end -->"
 
@@ -104,6 +109,51 @@ async def purge_main(tenant_id: str) -> None:
     )
 
 
+# --- the load: httpx here, not wrk, because the rounds during the purge are merged into one latency
+# distribution (wrk reports percentiles per round only) ---------------------------------------------------
+
+
+@dataclass
+class Round:
+    name: str
+    latencies: list[float]
+    errors: int
+    seconds: float
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def pct(self, p: float) -> float:
+        return harness.percentile_ms(self.latencies, p)
+
+
+async def load_httpx(url: str, name: str, numbers: list[str], *, seconds: float, concurrency: int) -> Round:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker(deadline: float) -> None:
+            nonlocal errors
+            while time.monotonic() < deadline:
+                raw = webhook(random.choice(numbers))
+                headers = {"content-type": "application/json", "x-hub-signature-256": _sign(raw)}
+                path = "/webhooks/whatsapp" if name == "webhook" else BARE_PATH
+                began = time.perf_counter()
+                response = await client.post(path, content=raw, headers=headers)
+                took = time.perf_counter() - began
+                if response.status_code == 200:
+                    latencies.append(took)
+                else:
+                    errors += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
+        elapsed = time.monotonic() - started
+    return Round(name, latencies, errors, elapsed)
+
+
 TEMPLATE = """{start}
 ## Retention: purging {messages:,} expired messages beside live webhooks
 
@@ -150,10 +200,12 @@ async def main(args: argparse.Namespace) -> None:
             server.start()
             await server.wait_ready()
             url = server.url
-            warm = await load(url, "webhook", numbers, seconds=2, concurrency=args.concurrency)
+            warm = await load_httpx(url, "webhook", numbers, seconds=2, concurrency=args.concurrency)
             acked = len(warm.latencies)
             load_average = os.getloadavg()
-            base = await load(url, "webhook", numbers, seconds=args.seconds, concurrency=args.concurrency)
+            base = await load_httpx(
+                url, "webhook", numbers, seconds=args.seconds, concurrency=args.concurrency
+            )
             acked += len(base.latencies)
             print(f"without purge {base.rps:7.0f}/s p99 {base.pct(0.99):6.1f} ms errors {base.errors}")
             purge = await asyncio.create_subprocess_exec(
@@ -168,7 +220,7 @@ async def main(args: argparse.Namespace) -> None:
             during: list[Round] = []
             while purge.returncode is None:
                 # Short rounds until the purge ends: the rounds after it are not counted.
-                r = await load(url, "webhook", numbers, seconds=1.0, concurrency=args.concurrency)
+                r = await load_httpx(url, "webhook", numbers, seconds=1.0, concurrency=args.concurrency)
                 acked += len(r.latencies)
                 if purge.returncode is None:
                     during.append(r)
@@ -228,7 +280,7 @@ async def main(args: argparse.Namespace) -> None:
         check="each stored once" if stored == acked else "MISMATCH",
         goal=GOAL,
         verdict="met"
-        if merged.errors == 0 and merged.pct(0.99) <= 2 * base.pct(0.99)
+        if merged.errors == 0 and merged.pct(0.99) <= 1.5 * base.pct(0.99)
         else "not met on this run",
     )
     print(text)

@@ -21,12 +21,26 @@ def migrate() -> None:
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = typer.Option(
+        None,
+        help="Web processes, each with its own database pool (default: one per core with a shared "
+        "broker; 1 on the embedded memory:// broker).",
+    ),
+) -> None:
     """Run the web server (on the embedded default, workers, relay and scheduler run inside it)."""
     import uvicorn
 
+    from bizzly.serving import WebWorkersError, web_workers
+
     settings = get_settings()
     settings.check_production()
+    try:
+        processes = web_workers(settings, workers)
+    except WebWorkersError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--workers") from exc
     uvicorn.run(
         "bizzly.app:create_app",
         factory=True,
@@ -36,6 +50,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         # Our middleware writes the access log (uvicorn's would print query strings).
         access_log=False,
         proxy_headers=True,
+        # uvicorn's supervisor forks the processes and replaces one that dies; 1 runs in this process.
+        workers=processes,
     )
 
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Web server processes of `bizzly serve` (each with its own database pool). Unset: one per core with a
+    # shared broker (redis://, amqp://); always 1 on memory://, whose broker lives inside the one process.
+    web_workers: int | None = Field(default=None, ge=1, le=256)
     log_level: str = "INFO"
     # /readyz: how long each check (database, broker) may take before the process is reported unready.
     health_timeout_seconds: float = Field(default=2.0, gt=0)
@@ -81,6 +84,12 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=300, ge=5)
     outbox_max_attempts: int = Field(default=12, ge=1)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
+    # Fair sharing of the workers between tenants: rows of one tenant running (dispatched) at once. A tenant
+    # with a flood of messages gets this many; the rest wait stored, in order, while others' rows go ahead.
+    worker_tenant_share: int = Field(default=2, ge=1, le=1000)
+    # Inbound messages of one tenant waiting (stored, not yet dispatched) past which its owner is alerted
+    # (by email, at most once an hour).
+    inbox_backlog_alert: int = Field(default=500, ge=1)
     scheduler_tick_seconds: float = Field(default=30.0, gt=0)
     # Retention (docs/design.md section 7; run hourly per tenant by the scheduler): WhatsApp messages and
     # stored webhooks older than this are deleted, auth events after their own period, in batches of this

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -42,6 +43,11 @@ class GraphQLView(GraphQL[Context, None]):
     @property
     def graphql_ide_html(self) -> str:
         return graphiql_html()  # its scripts and styles from this server, not a CDN
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than json.dumps on a page of a hundred rows (bench/bookings_page.py).
+        # Non-finite floats become null (json.dumps would write NaN, which is not JSON).
+        return orjson.dumps(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         # Strawberry turns only JSONDecodeError into a 400; invalid UTF-8, nesting deeper than the decoder's

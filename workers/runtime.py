@@ -17,11 +17,15 @@ from bizzly.settings import Settings
 from workers import resources
 from workers.broker import build_broker, outbox_queue
 from workers.processing import process_row
-from workers.relay import Dispatch
+from workers.relay import Dispatch, nudge
 
 
 async def process_outbox(tenant_id: str, row_id: str) -> None:
-    await process_row(resources.for_running_loop(), uuid.UUID(tenant_id), uuid.UUID(row_id))
+    try:
+        await process_row(resources.for_running_loop(), uuid.UUID(tenant_id), uuid.UUID(row_id))
+    finally:
+        # The tenant's share has room again: this process's relay looks for its next row now.
+        nudge()
 
 
 @dataclass

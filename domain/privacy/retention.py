@@ -6,7 +6,8 @@
   expired (the expired-session marker's lifetime) -- ``domain.assistant.service.purge_expired``.
 
 Each batch of at most ``BIZZLY_RETENTION_BATCH_SIZE`` rows is its own short transaction in a tenant session,
-followed by a ``BIZZLY_RETENTION_PAUSE_MS`` pause, so a purge of millions of rows never blocks webhooks for
+followed by a pause of at least ``BIZZLY_RETENTION_PAUSE_MS`` and at least the batch's own time (``pacing``),
+so a purge of millions of rows never blocks webhooks for
 long nor takes the whole database, and a crash loses at most one batch's work.
 Running twice, or two runs at once, is harmless: a row is deleted once, a batch already taken is skipped.
 """
@@ -14,6 +15,7 @@ Running twice, or two runs at once, is harmless: a row is deleted once, a batch 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +30,8 @@ from domain.assistant.service import EXPIRED_MARKER_TTL, RATE_WINDOW, purge_expi
 from domain.privacy import retention_repository as repo
 
 BatchDelete = Callable[..., Awaitable[int]]
+# Pause after a batch, as a multiple of the batch's own time (1.0: the purge runs at most half the time).
+RETENTION_YIELD = 1.0
 
 
 @dataclass
@@ -52,16 +56,24 @@ async def _drain(
 ) -> int:
     total = 0
     while True:
+        began = time.monotonic()
         async with db.tenant_session(tenant_id, write=True) as session, session.begin():
             deleted = await delete(session)
+        took = time.monotonic() - began
         if deleted:
             sizes.append(deleted)
             total += deleted
         # A short batch means nothing older is left (rows a concurrent run holds are its to delete).
         if deleted < limit:
             return total
-        if pause:
-            await asyncio.sleep(pause)
+        await asyncio.sleep(pacing(took, pause))
+
+
+def pacing(took: float, pause: float) -> float:
+    """The pause after a batch that took ``took`` seconds: at least ``pause`` and at least as long as the
+    batch itself, so the purge holds the database at most half the time; when live traffic slows the
+    database, batches take longer and the purge steps back as much (measured, no ``pg_sleep``)."""
+    return max(pause, took * RETENTION_YIELD)
 
 
 async def purge_tenant(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from bizzly.errors import DomainError, Invalid
 from domain.scheduling import service as scheduling
@@ -35,6 +36,20 @@ def _where(filter: BookingFilter | None) -> Where:
         starts_from=filter.from_,
         starts_before=filter.to,
     )
+
+
+def _asks_total(info: Info) -> bool:
+    """Whether the query selects ``totalCount``, directly or in a fragment (a count over the whole filtered
+    list: made only when asked)."""
+
+    def asks(selections: list[Selection]) -> bool:
+        return any(
+            (isinstance(s, SelectedField) and s.name == "totalCount")
+            or (isinstance(s, FragmentSpread | InlineFragment) and asks(s.selections))
+            for s in selections
+        )
+
+    return any(asks(field.selections) for field in info.selected_fields)
 
 
 @strawberry.type
@@ -75,7 +90,9 @@ class SchedulingQuery:
         try:
             where = _where(filter)
             async with await info.context.session() as session:
-                page = await Bookings(session).page(page_request(first, after, last, before), where)
+                page = await Bookings(session).page(
+                    page_request(first, after, last, before), where, with_total=_asks_total(info)
+                )
         except DomainError as exc:
             raise from_domain(exc) from exc
         await prefetch(info, [row for _, row in page.items])

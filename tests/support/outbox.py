@@ -29,9 +29,11 @@ class RecordingMailer:
 
 
 async def drain_outbox(
-    settings: Settings, *, mailer: Mailer | None = None, max_rounds: int = 20
+    settings: Settings, *, mailer: Mailer | None = None, max_rounds: int = 1000
 ) -> dict[uuid.UUID, str | None]:
-    """Process due rows until none is left (rows a handler pushed into the future stay pending).
+    """Process due rows until none is left (rows a handler pushed into the future stay pending). A round
+    takes each tenant's fair share of its due rows (``BIZZLY_WORKER_TENANT_SHARE``), so a tenant with many
+    rows needs many rounds: ``max_rounds`` only stops a handler that queues work forever.
     Returns each processed row's final status. Without ``mailer``, the settings' mailer is used."""
     import_handlers()
     res = Resources.build(settings, mailer or build_mailer(settings))

@@ -6,10 +6,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from bizzly import clock
 from bizzly.db.engine import Database, MaintenanceUse
-from bizzly.outbox import OutboxStatus
+from bizzly.outbox import OutboxRow, OutboxStatus
 from bizzly.settings import Settings
 from tests.workers.conftest import add_row, get_row, make_tenant
 from workers.relay import Dispatch, claim_due, relay_once
@@ -62,6 +63,8 @@ async def test_rows_that_could_not_be_sent_go_back_to_pending_without_an_attempt
 async def test_two_relays_never_claim_the_same_row(
     settings: Settings, db: Database, tenant: uuid.UUID
 ) -> None:
+    # One tenant's six rows, all within its share: the test is about two relays, not about fairness.
+    settings = settings.model_copy(update={"worker_tenant_share": 10})
     rows = {await add_row(db, tenant, "test.x", {}) for _ in range(6)}
     other = Database(settings)
     try:
@@ -75,3 +78,36 @@ async def test_two_relays_never_claim_the_same_row(
         assert {d.row_id for d in first} | {d.row_id for d in second} == rows
     finally:
         await other.dispose()
+
+
+async def test_a_tenant_with_a_flood_gets_its_share_and_the_others_go_ahead(
+    settings: Settings, db: Database
+) -> None:
+    settings = settings.model_copy(update={"worker_tenant_share": 2})
+    flood, quiet = await make_tenant(db, "flood-shop"), await make_tenant(db, "quiet-shop")
+    flooded = [await add_row(db, flood, "test.x", {}) for _ in range(7)]
+    clock.advance(timedelta(seconds=1))
+    late = await add_row(db, quiet, "test.x", {})
+    sent: list[Dispatch] = []
+
+    assert await relay_once(db, settings, sent.append) == 3
+    # The flood's two oldest rows, and the quiet tenant's row although it came after all seven.
+    assert sent == [Dispatch(flood, flooded[0]), Dispatch(flood, flooded[1]), Dispatch(quiet, late)]
+    assert (await get_row(db, flooded[2])).status == OutboxStatus.PENDING
+    # Nothing more while the flood's two run: the rest wait, stored.
+    assert await relay_once(db, settings, sent.append) == 0
+
+    # One of the flood's finishes (and the quiet tenant's): the flood's next one in order goes, only one.
+    async with db.maintenance_session(MaintenanceUse.TESTS) as s, s.begin():
+        await s.execute(
+            update(OutboxRow).where(OutboxRow.id.in_([flooded[0], late])).values(status=OutboxStatus.DONE)
+        )
+    sent.clear()
+    assert await relay_once(db, settings, sent.append) == 1
+    assert sent == [Dispatch(flood, flooded[2])]
+
+    # A run lost with its worker does not hold the share: after the lease the rows go again, in order.
+    clock.advance(timedelta(seconds=settings.outbox_lease_seconds + 1))
+    sent.clear()
+    assert await relay_once(db, settings, sent.append) == 2
+    assert sent == [Dispatch(flood, flooded[1]), Dispatch(flood, flooded[2])]

@@ -296,3 +296,25 @@ async def test_the_scheduler_purges_every_tenant_once_per_tick(
     statuses = await drain_outbox(settings)
     assert set(statuses.values()) == {"done"}
     assert await count(gql, Message) == 15
+
+
+async def test_the_purge_steps_back_as_long_as_a_slow_batch_took(
+    gql: GraphQLClient, meta: MetaFake, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database slowed by live traffic: each batch takes 0.2 s. The purge then pauses at least as long
+    # after each one, so it holds the database at most half the time (the configured pause is far shorter).
+    biz = await business(gql, meta, "slow-salon")
+    batches: list[tuple[float, float]] = []
+
+    async def slow_batch(session: Any, *, before: datetime, limit: int) -> int:
+        began = time.monotonic()
+        await asyncio.sleep(0.2)
+        batches.append((began, time.monotonic()))
+        return limit if len(batches) < 4 else 0
+
+    monkeypatch.setattr("domain.privacy.retention_repository.delete_messages_before", slow_batch)
+    await purge_tenant(db_of(gql), settings=settings, tenant_id=biz.tenant_id)
+    gaps = [nxt[0] - end for (_, end), nxt in itertools.pairwise(batches)]
+    assert len(gaps) == 3
+    assert all(gap >= 0.19 for gap in gaps), gaps
+    assert settings.retention_pause_ms / 1000 < 0.1

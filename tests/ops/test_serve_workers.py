@@ -1,0 +1,146 @@
+"""``bizzly serve --workers N``: N web processes behind one port, each replaced when it dies; refused on
+the embedded broker, whose queue lives inside the one server process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_KEY
+
+BIZZLY = str(Path(sys.executable).with_name("bizzly"))
+REDIS_URL = os.environ.get("BIZZLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _redis_up() -> bool:
+    parts = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _env(database_settings: dict[str, str], broker_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BIZZLY_ENV": "test",
+        "BIZZLY_SECRET_KEYS": TEST_KEY,
+        "BIZZLY_DATA_DIR": database_settings["data_dir"],
+        "BIZZLY_DATABASE_URL": database_settings["database_url"],
+        "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
+        "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
+        "BIZZLY_BROKER_URL": broker_url,
+        "BIZZLY_BROKER_NAMESPACE": f"bizzlytest_{uuid.uuid4().hex[:8]}",
+    }
+
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+
+def _web_processes(pid: int) -> set[int]:
+    """The server's children that run the app (uvicorn spawns them through multiprocessing)."""
+    found = set()
+    for child in _children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline:
+            found.add(child)
+    return found
+
+
+def _wait(condition: object, what: str, within: float = 30.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+Served = tuple[subprocess.Popen[bytes], str]
+
+
+@pytest.fixture
+def server(database_settings: dict[str, str], tmp_path: Path) -> Iterator[Served]:
+    if not _redis_up():
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [BIZZLY, "serve", "--port", str(port), "--workers", "2"],
+        env=_env(database_settings, REDIS_URL),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        yield process, url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+
+
+def test_two_web_processes_serve_one_port_and_a_dead_one_is_replaced(
+    server: Served,
+) -> None:
+    process, url = server
+    _wait(lambda: _healthy(url) and len(_web_processes(process.pid)) == 2, "two web processes to serve")
+    first = _web_processes(process.pid)
+    victim = min(first)
+    os.kill(victim, signal.SIGKILL)
+    _wait(
+        lambda: victim not in _web_processes(process.pid) and len(_web_processes(process.pid)) == 2,
+        "the killed web process to be replaced",
+    )
+    _wait(lambda: _healthy(url), "the server to answer again")
+    assert process.poll() is None
+
+
+def test_more_than_one_process_is_refused_on_the_embedded_broker(
+    database_settings: dict[str, str],
+) -> None:
+    done = subprocess.run(
+        [BIZZLY, "serve", "--port", str(_free_port()), "--workers", "2"],
+        env=_env(database_settings, "memory://"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "memory://" in done.stderr
+    assert "--workers" in done.stderr
