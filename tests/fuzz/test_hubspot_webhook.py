@@ -118,7 +118,21 @@ async def test_signed_hostile_batches_never_fail_the_server_and_store_each_event
     owner = await sign_up(gql, slug="fuzz-hubspot", email="owner@fuzz-hubspot.example.com")
     await connect(gql, owner, hubspot_fake, PORTAL)
     expected: set[str] = set()
-    for batch in examples(BATCH, EXAMPLES):
+    # Hypothesis' draws depend on what the process has imported (it mixes in constants from loaded modules),
+    # so a supported event of the portal goes first: the "stored something" check always has work.
+    canary = [
+        {
+            "eventId": 1,
+            "subscriptionId": 1,
+            "portalId": PORTAL,
+            "appId": 1,
+            "attemptNumber": 0,
+            "occurredAt": int(clock.now().timestamp() * 1000),
+            "subscriptionType": "contact.creation",
+            "objectId": 901,
+        },
+    ]
+    for batch in [canary, *examples(BATCH, EXAMPLES)]:
         raw = json.dumps(batch).encode()
         response = await _post(http, hubspot_fake, raw)
         is_batch = isinstance(batch, list) and all(isinstance(e, dict) for e in batch)

@@ -171,7 +171,23 @@ async def test_signed_hostile_webhooks_never_fail_the_server_and_store_each_even
 ) -> None:
     biz: Business = await business(gql, meta, "fuzz-webhooks")
     known = biz.numbers[0]
-    bodies = examples(batch(number=st.one_of(st.just(known), st.just(known), DIGITS)), EXAMPLES)
+    # Hypothesis' draws depend on what the process has imported (it mixes in constants from loaded modules),
+    # so a well-formed message of the known number goes first: the "stored something" check always has work.
+    canary = envelope(
+        known,
+        {
+            "messages": [
+                {
+                    "from": "447700900123",
+                    "id": "wamid.CANARY",
+                    "type": "text",
+                    "timestamp": "1760000000",
+                    "text": {"body": "hi"},
+                }
+            ]
+        },
+    )
+    bodies = [canary, *examples(batch(number=st.one_of(st.just(known), st.just(known), DIGITS)), EXAMPLES)]
     expected: set[str] = set()
     for body in bodies:
         raw = encode(body) if isinstance(body, dict) else json.dumps(body).encode()
