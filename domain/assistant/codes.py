@@ -16,6 +16,7 @@ from bizzly.ids import new_id
 from domain.assistant import texts
 from domain.assistant.messages import CodeTemplate, Reply
 from domain.assistant.models import AssistantSession, AuthEventKind, Delivery, VerificationCode
+from domain.assistant.steps import Step
 from domain.assistant.turn import Turn, as_uuid
 from domain.connections.analytics import queue_event as queue_analytics_event
 from domain.customers.models import Customer
@@ -38,7 +39,7 @@ async def issue(turn: Turn, customer: Customer, via: ReachedVia) -> list[Reply]:
     """A fresh code for ``customer`` (older ones die), unless a rate limit says when to try again."""
     request = turn.state.get("request")
     pending = {
-        "step": "code",
+        "step": Step.CODE,
         "customer_id": str(customer.id),
         "via": via.value,
         **({"request": request} if request else {}),

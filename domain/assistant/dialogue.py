@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -39,6 +38,7 @@ from domain.assistant.public import (
     price,
     service_line,
 )
+from domain.assistant.steps import Flow, Step, dialogue_step
 from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number, understand
 from domain.catalog.models import Service
 from domain.customers.service import current_tenant
@@ -120,24 +120,6 @@ def _numbered(head: str, rows: list[tuple[str, str]], tail: str) -> Reply:
         choices = [Choice(id=f"d:{i + 1}", title=title[:24]) for i, (title, _) in enumerate(rows)]
         return Reply(text=text, kind="list", choices=choices)
     return Reply(text=text)
-
-
-class Flow(StrEnum):
-    """What a pending dialogue is doing (``draft["flow"]``, kept as its string in the conversation state)."""
-
-    BOOK = "book"
-    CANCEL = "cancel"
-    RESCHEDULE = "reschedule"
-
-
-class Step(StrEnum):
-    """The question a pending dialogue waits on (``draft["step"]``)."""
-
-    SERVICE = "service"  # which service?
-    DAY = "day"  # which day?
-    SLOT = "slot"  # which of these free times?
-    CHOOSE = "choose"  # which of your bookings?
-    CONFIRM = "confirm"  # yes or no?
 
 
 _BOOKING_FLOWS = (Flow.BOOK, Flow.RESCHEDULE)
@@ -270,11 +252,12 @@ class Assistant:
 
     async def _again(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
         """The pending question once more, nothing changed."""
-        if draft.get("step") == Step.CONFIRM and draft.get("starts_at"):
+        step = dialogue_step(draft)
+        if step is Step.CONFIRM and draft.get("starts_at"):
             service = turn.service(draft.get("service_id"))
             if service is not None:
                 return await self._confirm(turn, draft, service, datetime.fromisoformat(draft["starts_at"]))
-        if draft.get("step") == Step.CHOOSE:
+        if step is Step.CHOOSE_BOOKING:
             return await self._choose_booking(turn, draft)
         if draft.get("flow") in (Flow.BOOK, Flow.RESCHEDULE):
             return await self._book_next(turn, draft)
@@ -433,7 +416,7 @@ class Assistant:
             return [Reply(text=NO_BOOKINGS)]
         if len(bookings) == 1:
             return await self._chosen(turn, draft, bookings[0])
-        draft["step"] = Step.CHOOSE
+        draft["step"] = Step.CHOOSE_BOOKING
         draft["choices"] = [str(b.id) for b in bookings]
         await self._save(draft)
         verb = "cancel" if draft["flow"] == Flow.CANCEL else "move"
@@ -469,14 +452,14 @@ class Assistant:
         understood afresh). A follow-up that names only a time keeps the day and the service of the step in
         progress; one that names only a day keeps the time."""
         said = words(text)
-        step = draft.get("step")
+        step = dialogue_step(draft)
         if said in NO:
             await self.memory.put(None)
             return [Reply(text=STOPPED)]
-        if step == Step.CONFIRM and said in YES:
+        if step is Step.CONFIRM and said in YES:
             await self.memory.put(None)
             return [await self._execute(turn, draft)]
-        if step == Step.CHOOSE:
+        if step is Step.CHOOSE_BOOKING:
             choices = [str(c) for c in draft.get("choices", [])]
             index = pick_number(text, len(choices))
             if index is None:
@@ -487,7 +470,7 @@ class Assistant:
                 await self.memory.put(None)
                 return [Reply(text=NOT_YOURS)]
             return await self._chosen(turn, draft, booking)
-        if step == Step.SLOT:
+        if step is Step.SLOT:
             offered = [datetime.fromisoformat(s) for s in draft.get("slots", [])]
             index = pick_number(text, len(offered))
             chosen = turn.service(draft.get("service_id"))
@@ -496,7 +479,7 @@ class Assistant:
         ask = turn.understand(text)
         if ask.intent in ("cancel", "bookings", "subscriptions"):
             return None
-        if step == Step.SERVICE:
+        if step is Step.SERVICE:
             names = [s.name for s in turn.services]
             index = pick_number(text, len(names))
             name = names[index] if index is not None else ask.service

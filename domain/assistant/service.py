@@ -38,6 +38,7 @@ from domain.assistant.hooks import ProtectedHandler, PublicAnswerer, words
 from domain.assistant.messages import ChannelInfo, Choice, Inbound, Reply, Sender
 from domain.assistant.models import AssistantSession, AuthEvent, AuthEventKind, SessionEnd, WhatsAppOptOut
 from domain.assistant.repository import AssistantStore
+from domain.assistant.steps import Step, verification_step
 from domain.assistant.turn import Turn
 from domain.assistant.understanding import NO, YES
 from domain.customers.service import current_tenant, set_whatsapp_opt_out
@@ -159,10 +160,10 @@ async def handle_message(
     current = await store.latest_session(turn.user_key)
     if current is not None and current.ended_at is None and current.expires_at > turn.now:
         return await _verified(turn, current, text, said)
-    step = turn.state.get("step")
-    if step == "code":
+    step = verification_step(turn.state)
+    if step is Step.CODE:
         return await _code_pending(turn, text, said)
-    if step == "choose":
+    if step is Step.CHOOSE_PROFILE:
         return await _choosing(turn, text, said)
     expired = (
         current
@@ -298,7 +299,7 @@ async def _start_verification(
         return [*replies, *await codes.issue(turn, *accounts[0])]
     await turn.save(
         {
-            "step": "choose",
+            "step": Step.CHOOSE_PROFILE,
             "list": secrets.token_hex(4),
             "candidates": [{"id": str(c.id), "via": via.value} for c, via in accounts],
             **({"request": request} if request else {}),
@@ -326,7 +327,7 @@ async def _interactive(turn: Turn, reply_id: str) -> list[Reply]:
             return await _verified(turn, current, said, said)
     parts = reply_id.split(":")
     if len(parts) == 3 and parts[0] == "p" and parts[2].isdigit():
-        if turn.state.get("step") != "choose" or parts[1] != turn.state.get("list"):
+        if verification_step(turn.state) is not Step.CHOOSE_PROFILE or parts[1] != turn.state.get("list"):
             return [Reply(text=texts.OLD_LIST)]
         candidates = await profiles.candidates(turn)
         index = int(parts[2])
