@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -28,7 +27,7 @@ from bizzly.ports import LanguageModel
 from domain.assistant import tools, understanding
 from domain.assistant.hooks import PROTECTED_WORDS, foreign, words
 from domain.assistant.messages import Choice, Reply
-from domain.assistant.moments import PARTS, date_order
+from domain.assistant.moments import PARTS
 from domain.assistant.public import (
     NO_SERVICES,
     CatalogueAnswerer,
@@ -39,7 +38,8 @@ from domain.assistant.public import (
     service_line,
 )
 from domain.assistant.steps import Flow, Step, dialogue_step
-from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number, understand
+from domain.assistant.turn import Turn
+from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number
 from domain.catalog.models import Service
 from domain.customers.service import current_tenant
 from domain.scheduling.models import Booking
@@ -171,27 +171,12 @@ def _minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def _examples(turn: _Turn) -> str:
+def _examples(turn: Turn) -> str:
     """Example days for a prompt, all still to come: "tomorrow, Monday, 14/12"."""
     later = turn.today + timedelta(days=4)
     week = turn.today + timedelta(days=7)
     figures = f"{week.month}/{week.day}" if turn.order == "MDY" else f"{week.day}/{week.month}"
     return f"tomorrow, {later:%A}, {figures}"
-
-
-@dataclass
-class _Turn:
-    ctx: tools.ToolContext
-    zone: ZoneInfo
-    today: date
-    services: list[Service]
-    order: str = "DMY"  # how the tenant's customers write dates (moments.date_order)
-
-    def understand(self, text: str) -> Ask:
-        return understand(text, names=[s.name for s in self.services], today=self.today, order=self.order)
-
-    def service(self, service_id: Any) -> Service | None:
-        return next((s for s in self.services if str(s.id) == str(service_id)), None)
 
 
 class Assistant:
@@ -200,11 +185,11 @@ class Assistant:
     answers_public = True  # the engine hands it every message of a verified customer
 
     def __init__(
-        self, *, memory: Memory, questions: Questions, actor: str, model: LanguageModel | None = None
+        self, *, turn: Turn, memory: Memory, questions: Questions, model: LanguageModel | None = None
     ) -> None:
+        self.turn = turn
         self.memory = memory
         self.questions = questions
-        self.actor = actor
         self.model = model
 
     def is_protected(self, text: str) -> bool:
@@ -213,15 +198,8 @@ class Assistant:
     async def handle(
         self, session: AsyncSession, *, tenant_id: uuid.UUID, customer_id: uuid.UUID, text: str
     ) -> list[Reply]:
-        tenant = await current_tenant(session)
-        zone = ZoneInfo(tenant.timezone)
-        turn = _Turn(
-            ctx=tools.ToolContext(session=session, customer_id=customer_id, actor=self.actor),
-            zone=zone,
-            today=clock.now().astimezone(zone).date(),
-            services=await tools.list_services(session),
-            order=date_order(tenant.default_region),
-        )
+        turn = self.turn
+        await turn.verified_as(customer_id)
         pending = self.memory.get()
         live = bool(pending) and str(pending.get("until", "")) > clock.now().isoformat()
         if live:
@@ -237,7 +215,7 @@ class Assistant:
         if public is not None:
             return public  # a question on the side: the step in progress stays pending
         if self.model is not None:
-            chosen = await ask_model(self.model, text, verified=True, today=turn.today, zone=zone)
+            chosen = await ask_model(self.model, text, verified=True, today=turn.today, zone=turn.zone)
             if chosen is not None:
                 if pending:
                     await self.memory.put(None)
@@ -250,7 +228,7 @@ class Assistant:
             await self.memory.put(None)
         return [Reply(text=help_text())]
 
-    async def _again(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+    async def _again(self, turn: Turn, draft: dict[str, Any]) -> list[Reply]:
         """The pending question once more, nothing changed."""
         step = dialogue_step(draft)
         if step is Step.CONFIRM and draft.get("starts_at"):
@@ -266,10 +244,10 @@ class Assistant:
 
     # --- starting ---------------------------------------------------------------------------------
 
-    async def _start(self, turn: _Turn, ask: Ask) -> list[Reply]:
+    async def _start(self, turn: Turn, ask: Ask) -> list[Reply]:
         return await HANDLERS[str(ask.intent)](self, turn, ask)
 
-    async def _flow(self, turn: _Turn, ask: Ask) -> list[Reply]:
+    async def _flow(self, turn: Turn, ask: Ask) -> list[Reply]:
         """Booking, cancelling or moving: the steps of the flow named by the intent."""
         draft: dict[str, Any] = {"flow": Flow(str(ask.intent))}
         if ask.bad_date:
@@ -282,7 +260,7 @@ class Assistant:
             return await self._book_next(turn, draft)
         return await self._choose_booking(turn, draft)
 
-    async def _list(self, turn: _Turn) -> Reply:
+    async def _list(self, turn: Turn) -> Reply:
         bookings = await tools.list_my_bookings(turn.ctx)
         if not bookings:
             return Reply(text=NO_BOOKINGS)
@@ -291,7 +269,7 @@ class Assistant:
         ]
         return Reply(text="\n".join(["Your upcoming bookings:", *lines]))
 
-    async def _subscriptions(self, turn: _Turn) -> Reply:
+    async def _subscriptions(self, turn: Turn) -> Reply:
         views = await tools.get_my_subscriptions(turn.ctx)
         if not views:
             return Reply(text=NO_SUBSCRIPTIONS)
@@ -308,13 +286,13 @@ class Assistant:
                 lines.append(f"- {view.plan.name}: {view.status.value.lower()}")
         return Reply(text="\n".join(lines))
 
-    def _name(self, turn: _Turn, booking: Booking) -> str:
+    def _name(self, turn: Turn, booking: Booking) -> str:
         service = turn.service(booking.service_id)
         return service.name if service is not None else "Booking"
 
     # --- booking and moving -----------------------------------------------------------------------
 
-    async def _book_next(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+    async def _book_next(self, turn: Turn, draft: dict[str, Any]) -> list[Reply]:
         """Ask for what is missing (service, day, time), else the confirmation. A day that has passed is
         said first; every question repeats what is already known, so the customer can correct it."""
         day = date.fromisoformat(draft["day"]) if draft.get("day") else None
@@ -393,7 +371,7 @@ class Assistant:
         return [_numbered(f"{head}\n{intro}".strip(), rows, "Reply with a number or a time.")]
 
     async def _confirm(
-        self, turn: _Turn, draft: dict[str, Any], service: Service, at: datetime
+        self, turn: Turn, draft: dict[str, Any], service: Service, at: datetime
     ) -> list[Reply]:
         draft["step"] = Step.CONFIRM
         draft["starts_at"] = at.isoformat()
@@ -409,7 +387,7 @@ class Assistant:
 
     # --- cancelling and choosing a booking ---------------------------------------------------------
 
-    async def _choose_booking(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+    async def _choose_booking(self, turn: Turn, draft: dict[str, Any]) -> list[Reply]:
         bookings = await tools.list_my_bookings(turn.ctx)
         if not bookings:
             await self.memory.put(None)
@@ -429,7 +407,7 @@ class Assistant:
         ]
         return [_numbered(f"Which booking would you like to {verb}?", rows, "Reply with its number.")]
 
-    async def _chosen(self, turn: _Turn, draft: dict[str, Any], booking: Booking) -> list[Reply]:
+    async def _chosen(self, turn: Turn, draft: dict[str, Any], booking: Booking) -> list[Reply]:
         draft["booking_id"] = str(booking.id)
         draft.pop("choices", None)
         if draft["flow"] == Flow.RESCHEDULE:
@@ -447,7 +425,7 @@ class Assistant:
 
     # --- continuing a pending step -----------------------------------------------------------------
 
-    async def _continue(self, turn: _Turn, draft: dict[str, Any], text: str) -> list[Reply] | None:
+    async def _continue(self, turn: Turn, draft: dict[str, Any], text: str) -> list[Reply] | None:
         """The next step, or None when ``text`` is not an answer to the pending question (it is then
         understood afresh). A follow-up that names only a time keeps the day and the service of the step in
         progress; one that names only a day keeps the time."""
@@ -501,7 +479,7 @@ class Assistant:
             return await self._book_next(turn, draft)
         return None
 
-    async def _execute(self, turn: _Turn, draft: dict[str, Any]) -> Reply:
+    async def _execute(self, turn: Turn, draft: dict[str, Any]) -> Reply:
         flow = draft.get("flow")
         try:
             if flow == Flow.BOOK:
@@ -545,7 +523,7 @@ class Assistant:
 
     # --- the model's choice ------------------------------------------------------------------------
 
-    async def _from_model(self, turn: _Turn, name: str, args: Mapping[str, Any]) -> list[Reply]:
+    async def _from_model(self, turn: Turn, name: str, args: Mapping[str, Any]) -> list[Reply]:
         """Carry out what the model picked, through the policy; changes still ask for a "yes"."""
         try:
             tool = tools.authorize(turn.ctx, name)
@@ -584,14 +562,14 @@ class Assistant:
             return [Reply(text=NOT_YOURS if "booking" in name else HELP)]
 
 
-Handler = Callable[[Assistant, _Turn, Ask], Awaitable[list[Reply]]]
+Handler = Callable[[Assistant, Turn, Ask], Awaitable[list[Reply]]]
 
 
-async def _bookings(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+async def _bookings(assistant: Assistant, turn: Turn, ask: Ask) -> list[Reply]:
     return [await assistant._list(turn)]
 
 
-async def _subscriptions(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+async def _subscriptions(assistant: Assistant, turn: Turn, ask: Ask) -> list[Reply]:
     return [await assistant._subscriptions(turn)]
 
 

@@ -129,7 +129,7 @@ async def handle_message(
     questions = _TurnQuestions(turn)
     turn.public = public or ModelPublicAnswerer(model, questions=questions)
     turn.protected = protected or Assistant(
-        memory=_TurnMemory(turn), questions=questions, actor=turn.actor, model=model
+        turn=turn, memory=_TurnMemory(turn), questions=questions, model=model
     )
     if inbound.kind in ("media", "unsupported"):
         return [Reply(text=texts.TEXT_ONLY)]

@@ -1,7 +1,8 @@
 """One inbound message being handled by the engine: who sent it, where, and the conversation state as loaded.
 
-The engine (``service.py``), the codes (``codes.py``) and the profile choice (``profiles.py``) all work on a
-:class:`Turn`; it is the only thing that writes the sender's conversation state.
+The engine (``service.py``), the codes (``codes.py``), the profile choice (``profiles.py``) and the dialogue
+of a verified customer (``dialogue.py``) all work on the one :class:`Turn`: it alone writes the sender's
+conversation state, and it knows the tenant's time zone, date order and services for understanding.
 """
 
 from __future__ import annotations
@@ -9,18 +10,23 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly.crypto import KeyRing
 from bizzly.ids import new_id
 from bizzly.settings import Settings
+from domain.assistant import tools
 from domain.assistant.hooks import ProtectedHandler, PublicAnswerer
 from domain.assistant.messages import ChannelInfo, Reply, Sender
 from domain.assistant.models import AuthEvent, AuthEventKind
+from domain.assistant.moments import date_order
 from domain.assistant.repository import AssistantStore
+from domain.assistant.understanding import Ask, understand
+from domain.catalog.models import Service
 from tenants.models import Tenant
 
 log = logging.getLogger("bizzly.assistant")
@@ -42,6 +48,9 @@ class Turn:
     settings: Settings
     now: datetime
     state: dict[str, Any] = field(default_factory=dict)
+    # The verified account, and the tenant's services, once the dialogue takes the message (``verified_as``).
+    customer_id: uuid.UUID | None = None
+    services: list[Service] = field(default_factory=list)
     # Set right after the turn exists: the default answerers keep their state and questions in it.
     public: PublicAnswerer = field(init=False)
     protected: ProtectedHandler = field(init=False)
@@ -56,6 +65,36 @@ class Turn:
     @property
     def actor(self) -> str:
         return f"whatsapp:{self.phone or self.user_key}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tenant.timezone)
+
+    @property
+    def today(self) -> date:
+        """The tenant's date now."""
+        return self.now.astimezone(self.zone).date()
+
+    @property
+    def order(self) -> str:
+        """How the tenant's customers write dates ("DMY", "MDY": ``moments.date_order``)."""
+        return date_order(self.tenant.default_region)
+
+    @property
+    def ctx(self) -> tools.ToolContext:
+        """Who calls the tools: the verified account (None before) as the audit log names this sender."""
+        return tools.ToolContext(session=self.session, customer_id=self.customer_id, actor=self.actor)
+
+    async def verified_as(self, customer_id: uuid.UUID) -> None:
+        """The dialogue takes over for ``customer_id``: its account and the tenant's services."""
+        self.customer_id = customer_id
+        self.services = await tools.list_services(self.session)
+
+    def understand(self, text: str) -> Ask:
+        return understand(text, names=[s.name for s in self.services], today=self.today, order=self.order)
+
+    def service(self, service_id: Any) -> Service | None:
+        return next((s for s in self.services if str(s.id) == str(service_id)), None)
 
     def event(self, kind: AuthEventKind, customer_id: uuid.UUID | None) -> None:
         self.store.add_event(
