@@ -1,7 +1,9 @@
-"""Deterministic understanding of what a verified customer asks: book, cancel, reschedule, see bookings,
-subscriptions; with the service (fuzzy), the day and the time read in the tenant's time zone.
+"""Deterministic understanding of a customer's message, read once: what a verified customer asks (book,
+cancel, reschedule, see bookings, subscriptions: :data:`INTENTS`), what it is as a public question (services,
+prices, hours, free times, help: :class:`Question`), with the service (fuzzy), the day and the time read in
+the tenant's time zone and date order.
 
-Pure functions, no I/O: the dialogue decides what to do with an :class:`Ask`.
+Pure functions, no I/O: the dialogue and the public answers decide what to do with an :class:`Ask`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
+from typing import Literal
 
-from domain.assistant.hooks import corrected, foreign, words
-from domain.assistant.moments import normalise, read_time, read_when
-from domain.assistant.public import match_service
+from rapidfuzz import fuzz
+
+from domain.assistant.hooks import PROTECTED_WORDS, corrected, foreign, words
+from domain.assistant.moments import When, normalise, read_time, read_when
 
 _CANCEL = re.compile(r"\b(cancel\w*|call off|can ?not make it|can t make it|cant make it|drop my)\b")
 _RESCHEDULE = re.compile(
@@ -32,6 +36,17 @@ _BOOK = re.compile(
     r"\b(book\w*|reserv\w*|appointments?|appt|schedul\w*|slots?|openings?|availab\w*|free|visit|"
     r"can i (get|have|come)|make an|sign me up|come in|fit me in|see (the|a) \w+)\b"
 )
+Topic = Literal["services", "prices", "hours", "availability", "help"]
+
+# What a public question is about (``Question.topic``), read for anyone before verification.
+_AVAILABILITY = re.compile(r"\b(free|availab\w*|slots?|openings?|space|spaces|spot|spots)\b")
+# "what time ...?" asks about availability only with a day or a service ("what time is it on?" does not)
+_TIMES = re.compile(r"\b(times?|when)\b")
+_PRICES = re.compile(r"\b(prices?|pricing|costs?|how much|fees?|rates?|charge)\b")
+_SERVICES = re.compile(r"\b(services?|offer\w*|treatments?|menu|what do you do)\b")
+_HOURS = re.compile(r"\b(opening hours|hours|open|close|closing)\b")
+_HELP = re.compile(r"\b(help|faq|how do i|how can i|policy|question)\b")
+FUZZY_CUTOFF = 80
 _MINE = re.compile(r"\b(my|the) (booking|appointment|reservation)s?\b")
 _NUMBER = re.compile(r"^(?:number |no |option |#)?(\d{1,2})$")
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
@@ -46,6 +61,17 @@ NO = frozenset(
 
 
 @dataclass(frozen=True)
+class Question:
+    """A public question (anyone may ask it): answered from the catalogue, no account needed."""
+
+    topic: Topic
+    service: str | None = None  # the matched service's name
+    day: date | None = None
+    bad_date: bool = False  # a date was written but no such day exists ("31/02")
+    window: tuple[str, str] | None = None  # "HH:MM" bounds of a day part or "after 5"; an exact time too
+
+
+@dataclass(frozen=True)
 class Ask:
     intent: str | None  # the name of one of INTENTS
     service: str | None = None
@@ -54,6 +80,8 @@ class Ask:
     bad_date: bool = False
     after: time | None = None  # a window of the day asked for ("after 5", "in the afternoon")
     before: time | None = None
+    # The same message as a public question (for anyone; None when it is none, or names a protected word).
+    question: Question | None = None
 
 
 def parse_time(text: str) -> tuple[time | None, str]:
@@ -129,18 +157,82 @@ INTENTS: tuple[Intent, ...] = (
 
 def understand(text: str, *, names: list[str], today: date, order: str = "DMY") -> Ask:
     """What a verified customer asks (the first of :data:`INTENTS` that recognises it), with what the
-    message says of service, day, time and window."""
+    message says of service, day, time and window, and what it asks as a public question."""
     moment = read_when(text, today, order=order)
-    said = corrected(words(text))
+    plain = words(text)
+    said = corrected(plain)
     service = match_service(moment.rest, names) if names else None
     heard = Heard(said, service, bool(moment.day or moment.at or moment.window or moment.bad_date))
     intent: str | None = None
     # A cab, a film, the weather: not for this business, unless it names one of ours or a booking.
     if service or not foreign(said) or _MINE.search(said):
         intent = next((i.name for i in INTENTS if i.recognise(heard)), None)
-    return Ask(intent, service, moment.day, moment.at, moment.bad_date, moment.after, moment.before)
+    question = _question(text, plain, moment, service)
+    return Ask(intent, service, moment.day, moment.at, moment.bad_date, moment.after, moment.before, question)
+
+
+def _question(text: str, said: str, moment: When, service: str | None) -> Question | None:
+    """The public question ``text`` asks (``said``: its words as written, not put right)."""
+    if not said or PROTECTED_WORDS.search(said):
+        return None
+    if service is None and foreign(said):
+        return None  # a cab, a film, the weather: not for this business (the help text answers)
+    day, bad_date = moment.day, moment.bad_date
+    if _HOURS.search(said) and service is None and day is None:
+        return Question("hours")
+    if (
+        _AVAILABILITY.search(said)
+        or (service and (day or bad_date))
+        or (_TIMES.search(said) and (service or day))
+    ):
+        window = moment.window
+        if moment.at is not None:  # "anything at 3?": the times around it
+            start = max(0, moment.at.hour * 60 + moment.at.minute - 60)
+            end = min(23 * 60 + 59, moment.at.hour * 60 + moment.at.minute + 60)
+            window = (time(start // 60, start % 60), time(end // 60, end % 60))
+        bounds = (window[0].strftime("%H:%M"), window[1].strftime("%H:%M")) if window else None
+        return Question("availability", service, day, bad_date, bounds)
+    if _PRICES.search(said):
+        return Question("prices", service)
+    if _SERVICES.search(said):
+        return Question("services")
+    if _HELP.search(said) or text.strip().endswith("?"):
+        return Question("help")
+    return None
 
 
 def is_request(text: str) -> bool:
     """Whether ``text`` asks for something only a verified customer may do or see."""
     return understand(text, names=[], today=date(2000, 1, 1)).intent is not None
+
+
+def match_service(text: str, names: list[str]) -> str | None:
+    """The service named in ``text``, tolerating typos and word order ("cut hair" is "Haircut")."""
+    said = words(text)
+    tokens = said.split()
+    best: tuple[float, str] | None = None
+    for name in names:
+        target = words(name)
+        size = len(target.split())
+        score = 0.0
+        for n in {size, size + 1, max(size - 1, 1)}:
+            for i in range(len(tokens) - n + 1):
+                chunk = " ".join(tokens[i : i + n])
+                score = max(score, fuzz.ratio(chunk, target), fuzz.token_sort_ratio(chunk, target))
+                score = max(score, _joined(chunk, target))
+        # One distinctive word of a longer name ("massage" for "Deep Tissue Massage") counts, a little lower.
+        distinctive = [part for part in target.split() if len(part) >= 5]
+        if size > 1 and any(fuzz.ratio(t, part) >= FUZZY_CUTOFF + 5 for t in tokens for part in distinctive):
+            score = max(score, float(FUZZY_CUTOFF))
+        if score >= FUZZY_CUTOFF and (best is None or score > best[0]):
+            best = (score, name)
+    return best[1] if best else None
+
+
+def _joined(chunk: str, target: str) -> float:
+    # "hair cut" for "Haircut", "cut hair" too.
+    parts = chunk.split()
+    if len(parts) < 2:
+        return 0.0
+    target = target.replace(" ", "")
+    return max(fuzz.ratio("".join(parts), target), fuzz.ratio("".join(reversed(parts)), target))
