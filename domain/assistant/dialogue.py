@@ -25,7 +25,7 @@ from bizzly import clock
 from bizzly.errors import DomainError
 from bizzly.ports import LanguageModel
 from domain.assistant import tools, understanding
-from domain.assistant.hooks import PROTECTED_WORDS, foreign, words
+from domain.assistant.hooks import foreign, words
 from domain.assistant.messages import Choice, Reply
 from domain.assistant.moments import PARTS
 from domain.assistant.public import (
@@ -39,7 +39,7 @@ from domain.assistant.public import (
 )
 from domain.assistant.steps import Flow, Step, dialogue_step
 from domain.assistant.turn import Turn
-from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number
+from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number, protected
 from domain.catalog.models import Service
 from domain.customers.service import current_tenant
 from domain.scheduling.models import Booking
@@ -193,7 +193,7 @@ class Assistant:
         self.model = model
 
     def is_protected(self, text: str) -> bool:
-        return is_request(text) or PROTECTED_WORDS.search(words(text)) is not None
+        return is_request(text) or protected(text)
 
     async def handle(
         self, session: AsyncSession, *, tenant_id: uuid.UUID, customer_id: uuid.UUID, text: str

@@ -12,11 +12,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
+from functools import cache
 from typing import Literal
 
 from rapidfuzz import fuzz
 
-from domain.assistant.hooks import PROTECTED_WORDS, corrected, foreign, words
+from domain.assistant.hooks import corrected, foreign, words
 from domain.assistant.moments import When, normalise, read_time, read_when
 
 _CANCEL = re.compile(r"\b(cancel\w*|call off|can ?not make it|can t make it|cant make it|drop my)\b")
@@ -47,6 +48,8 @@ _SERVICES = re.compile(r"\b(services?|offer\w*|treatments?|menu|what do you do)\
 _HOURS = re.compile(r"\b(opening hours|hours|open|close|closing)\b")
 _HELP = re.compile(r"\b(help|faq|how do i|how can i|policy|question)\b")
 FUZZY_CUTOFF = 80
+# Words that make any message a request about an account, whatever the intent (with each intent's ``words``).
+_ACCOUNT_WORDS = ("my", "account")
 _MINE = re.compile(r"\b(my|the) (booking|appointment|reservation)s?\b")
 _NUMBER = re.compile(r"^(?:number |no |option |#)?(\d{1,2})$")
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
@@ -117,13 +120,15 @@ class Intent:
     """One thing a verified customer can ask for. The table :data:`INTENTS` is the only place an intent is
     declared: understanding tries its ``recognise`` in order, the dialogue calls the handler registered
     under its ``name`` (``dialogue.HANDLERS``), the help text lists its ``help`` line, a stranger's message
-    it recognises is kept and carried out after verification (``is_request``), and ``tool`` names what it
-    leads to (``tools.TOOLS``, where the public/verified policy is enforced)."""
+    it recognises is kept and carried out after verification (``is_request``), its ``words`` make a message
+    protected (:func:`protected`: never a public question), and ``tool`` names what it leads to
+    (``tools.TOOLS``, where the public/verified policy is enforced)."""
 
     name: str
     recognise: Callable[[Heard], bool]
     help: str  # the help text's line ('your bookings ("my bookings")'); "" for none
     tool: str
+    words: tuple[str, ...] = ()  # regular expressions of whole words that name it ("cancel\\w*")
 
 
 INTENTS: tuple[Intent, ...] = (
@@ -132,25 +137,35 @@ INTENTS: tuple[Intent, ...] = (
         lambda h: _CANCEL.search(h.said) is not None,
         'cancel or move a booking ("cancel my booking", "reschedule")',
         "cancel_booking",
+        (r"cancel\w*",),
     ),
-    Intent("reschedule", lambda h: _RESCHEDULE.search(h.said) is not None, "", "reschedule_booking"),
+    Intent(
+        "reschedule",
+        lambda h: _RESCHEDULE.search(h.said) is not None,
+        "",
+        "reschedule_booking",
+        (r"reschedul\w*",),
+    ),
     Intent(
         "subscriptions",
         lambda h: _SUBSCRIPTIONS.search(h.said) is not None,
         'your subscriptions ("my subscriptions")',
         "get_my_subscriptions",
+        ("subscriptions?", "quotas?", "plans?", "membership"),
     ),
     Intent(
         "bookings",
         lambda h: _BOOKINGS.search(h.said) is not None and not (h.service or h.when),
         'your bookings ("my bookings")',
         "list_my_bookings",
+        ("bookings?", "booked", "appointments?", "reservations?"),
     ),
     Intent(
         "book",
         lambda h: bool(h.service or _BOOK.search(h.said) or h.when),
         'book ("book a haircut tomorrow at 10am")',
         "create_booking",
+        ("book",),
     ),
 )
 
@@ -173,7 +188,7 @@ def understand(text: str, *, names: list[str], today: date, order: str = "DMY") 
 
 def _question(text: str, said: str, moment: When, service: str | None) -> Question | None:
     """The public question ``text`` asks (``said``: its words as written, not put right)."""
-    if not said or PROTECTED_WORDS.search(said):
+    if not said or _protected_words(INTENTS).search(said):
         return None
     if service is None and foreign(said):
         return None  # a cab, a film, the weather: not for this business (the help text answers)
@@ -199,6 +214,18 @@ def _question(text: str, said: str, moment: When, service: str | None) -> Questi
     if _HELP.search(said) or text.strip().endswith("?"):
         return Question("help")
     return None
+
+
+def protected(text: str) -> bool:
+    """Whether ``text`` names an account (``my``, ``account``) or one of :data:`INTENTS`' words: such a
+    message is never answered as a public question, and a stranger's is kept until verification."""
+    return _protected_words(INTENTS).search(words(text)) is not None
+
+
+@cache
+def _protected_words(intents: tuple[Intent, ...]) -> re.Pattern[str]:
+    alternatives = [*_ACCOUNT_WORDS, *(w for i in intents for w in i.words)]
+    return re.compile(r"\b(" + "|".join(alternatives) + r")\b")
 
 
 def is_request(text: str) -> bool:

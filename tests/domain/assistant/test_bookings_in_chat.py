@@ -457,12 +457,14 @@ async def test_an_intent_is_one_record_and_one_handler(shop: Shop, monkeypatch: 
         lambda heard: "points" in heard.said.split(),
         'your loyalty points ("my points")',
         "get_my_subscriptions",
+        ("points",),
     )
 
     async def handler(assistant: dialogue.Assistant, turn: Any, ask: understanding.Ask) -> list[Reply]:
         return [Reply(text=f"You have 120 points, {ask.intent}.")]
 
     assert not understanding.is_request("how many points do I have?")
+    assert not understanding.protected("points?")
     monkeypatch.setattr(understanding, "INTENTS", (points, *understanding.INTENTS))
     monkeypatch.setitem(dialogue.HANDLERS, "points", handler)
     assert await shop.chat.texts("how many points do I have?") == ["You have 120 points, points."]
@@ -470,6 +472,9 @@ async def test_an_intent_is_one_record_and_one_handler(shop: Shop, monkeypatch: 
     (help_text,) = await shop.chat.texts("blorp zzz")
     assert '\n• your loyalty points ("my points")\n' in help_text
     assert understanding.is_request("how many points do I have?")
+    # ...and its word is no public question: "points?" is no longer answered as a help search.
+    assert understanding.protected("points?")
+    assert understanding.understand("points?", names=[], today=tomorrow()).question is None
     # The others are untouched.
     assert (await shop.chat.texts("my bookings")) == [dialogue.NO_BOOKINGS]
 
