@@ -15,9 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -27,9 +25,9 @@ from bizzly import clock
 from bizzly.errors import DomainError
 from bizzly.ports import LanguageModel
 from domain.assistant import tools, understanding
-from domain.assistant.hooks import PROTECTED_WORDS, foreign, words
+from domain.assistant.hooks import foreign, words
 from domain.assistant.messages import Choice, Reply
-from domain.assistant.moments import PARTS, date_order
+from domain.assistant.moments import PARTS
 from domain.assistant.public import (
     NO_SERVICES,
     CatalogueAnswerer,
@@ -39,7 +37,9 @@ from domain.assistant.public import (
     price,
     service_line,
 )
-from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number, understand
+from domain.assistant.steps import Flow, Step, dialogue_step
+from domain.assistant.turn import Turn
+from domain.assistant.understanding import NO, YES, Ask, is_request, pick_number, protected
 from domain.catalog.models import Service
 from domain.customers.service import current_tenant
 from domain.scheduling.models import Booking
@@ -122,24 +122,6 @@ def _numbered(head: str, rows: list[tuple[str, str]], tail: str) -> Reply:
     return Reply(text=text)
 
 
-class Flow(StrEnum):
-    """What a pending dialogue is doing (``draft["flow"]``, kept as its string in the conversation state)."""
-
-    BOOK = "book"
-    CANCEL = "cancel"
-    RESCHEDULE = "reschedule"
-
-
-class Step(StrEnum):
-    """The question a pending dialogue waits on (``draft["step"]``)."""
-
-    SERVICE = "service"  # which service?
-    DAY = "day"  # which day?
-    SLOT = "slot"  # which of these free times?
-    CHOOSE = "choose"  # which of your bookings?
-    CONFIRM = "confirm"  # yes or no?
-
-
 _BOOKING_FLOWS = (Flow.BOOK, Flow.RESCHEDULE)
 
 
@@ -189,27 +171,12 @@ def _minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def _examples(turn: _Turn) -> str:
+def _examples(turn: Turn) -> str:
     """Example days for a prompt, all still to come: "tomorrow, Monday, 14/12"."""
     later = turn.today + timedelta(days=4)
     week = turn.today + timedelta(days=7)
     figures = f"{week.month}/{week.day}" if turn.order == "MDY" else f"{week.day}/{week.month}"
     return f"tomorrow, {later:%A}, {figures}"
-
-
-@dataclass
-class _Turn:
-    ctx: tools.ToolContext
-    zone: ZoneInfo
-    today: date
-    services: list[Service]
-    order: str = "DMY"  # how the tenant's customers write dates (moments.date_order)
-
-    def understand(self, text: str) -> Ask:
-        return understand(text, names=[s.name for s in self.services], today=self.today, order=self.order)
-
-    def service(self, service_id: Any) -> Service | None:
-        return next((s for s in self.services if str(s.id) == str(service_id)), None)
 
 
 class Assistant:
@@ -218,28 +185,21 @@ class Assistant:
     answers_public = True  # the engine hands it every message of a verified customer
 
     def __init__(
-        self, *, memory: Memory, questions: Questions, actor: str, model: LanguageModel | None = None
+        self, *, turn: Turn, memory: Memory, questions: Questions, model: LanguageModel | None = None
     ) -> None:
+        self.turn = turn
         self.memory = memory
         self.questions = questions
-        self.actor = actor
         self.model = model
 
     def is_protected(self, text: str) -> bool:
-        return is_request(text) or PROTECTED_WORDS.search(words(text)) is not None
+        return is_request(text) or protected(text)
 
     async def handle(
         self, session: AsyncSession, *, tenant_id: uuid.UUID, customer_id: uuid.UUID, text: str
     ) -> list[Reply]:
-        tenant = await current_tenant(session)
-        zone = ZoneInfo(tenant.timezone)
-        turn = _Turn(
-            ctx=tools.ToolContext(session=session, customer_id=customer_id, actor=self.actor),
-            zone=zone,
-            today=clock.now().astimezone(zone).date(),
-            services=await tools.list_services(session),
-            order=date_order(tenant.default_region),
-        )
+        turn = self.turn
+        await turn.verified_as(customer_id)
         pending = self.memory.get()
         live = bool(pending) and str(pending.get("until", "")) > clock.now().isoformat()
         if live:
@@ -255,7 +215,7 @@ class Assistant:
         if public is not None:
             return public  # a question on the side: the step in progress stays pending
         if self.model is not None:
-            chosen = await ask_model(self.model, text, verified=True, today=turn.today, zone=zone)
+            chosen = await ask_model(self.model, text, verified=True, today=turn.today, zone=turn.zone)
             if chosen is not None:
                 if pending:
                     await self.memory.put(None)
@@ -268,13 +228,14 @@ class Assistant:
             await self.memory.put(None)
         return [Reply(text=help_text())]
 
-    async def _again(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+    async def _again(self, turn: Turn, draft: dict[str, Any]) -> list[Reply]:
         """The pending question once more, nothing changed."""
-        if draft.get("step") == Step.CONFIRM and draft.get("starts_at"):
+        step = dialogue_step(draft)
+        if step is Step.CONFIRM and draft.get("starts_at"):
             service = turn.service(draft.get("service_id"))
             if service is not None:
                 return await self._confirm(turn, draft, service, datetime.fromisoformat(draft["starts_at"]))
-        if draft.get("step") == Step.CHOOSE:
+        if step is Step.CHOOSE_BOOKING:
             return await self._choose_booking(turn, draft)
         if draft.get("flow") in (Flow.BOOK, Flow.RESCHEDULE):
             return await self._book_next(turn, draft)
@@ -283,10 +244,10 @@ class Assistant:
 
     # --- starting ---------------------------------------------------------------------------------
 
-    async def _start(self, turn: _Turn, ask: Ask) -> list[Reply]:
+    async def _start(self, turn: Turn, ask: Ask) -> list[Reply]:
         return await HANDLERS[str(ask.intent)](self, turn, ask)
 
-    async def _flow(self, turn: _Turn, ask: Ask) -> list[Reply]:
+    async def _flow(self, turn: Turn, ask: Ask) -> list[Reply]:
         """Booking, cancelling or moving: the steps of the flow named by the intent."""
         draft: dict[str, Any] = {"flow": Flow(str(ask.intent))}
         if ask.bad_date:
@@ -299,7 +260,7 @@ class Assistant:
             return await self._book_next(turn, draft)
         return await self._choose_booking(turn, draft)
 
-    async def _list(self, turn: _Turn) -> Reply:
+    async def _list(self, turn: Turn) -> Reply:
         bookings = await tools.list_my_bookings(turn.ctx)
         if not bookings:
             return Reply(text=NO_BOOKINGS)
@@ -308,7 +269,7 @@ class Assistant:
         ]
         return Reply(text="\n".join(["Your upcoming bookings:", *lines]))
 
-    async def _subscriptions(self, turn: _Turn) -> Reply:
+    async def _subscriptions(self, turn: Turn) -> Reply:
         views = await tools.get_my_subscriptions(turn.ctx)
         if not views:
             return Reply(text=NO_SUBSCRIPTIONS)
@@ -325,13 +286,13 @@ class Assistant:
                 lines.append(f"- {view.plan.name}: {view.status.value.lower()}")
         return Reply(text="\n".join(lines))
 
-    def _name(self, turn: _Turn, booking: Booking) -> str:
+    def _name(self, turn: Turn, booking: Booking) -> str:
         service = turn.service(booking.service_id)
         return service.name if service is not None else "Booking"
 
     # --- booking and moving -----------------------------------------------------------------------
 
-    async def _book_next(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+    async def _book_next(self, turn: Turn, draft: dict[str, Any]) -> list[Reply]:
         """Ask for what is missing (service, day, time), else the confirmation. A day that has passed is
         said first; every question repeats what is already known, so the customer can correct it."""
         day = date.fromisoformat(draft["day"]) if draft.get("day") else None
@@ -410,7 +371,7 @@ class Assistant:
         return [_numbered(f"{head}\n{intro}".strip(), rows, "Reply with a number or a time.")]
 
     async def _confirm(
-        self, turn: _Turn, draft: dict[str, Any], service: Service, at: datetime
+        self, turn: Turn, draft: dict[str, Any], service: Service, at: datetime
     ) -> list[Reply]:
         draft["step"] = Step.CONFIRM
         draft["starts_at"] = at.isoformat()
@@ -426,14 +387,14 @@ class Assistant:
 
     # --- cancelling and choosing a booking ---------------------------------------------------------
 
-    async def _choose_booking(self, turn: _Turn, draft: dict[str, Any]) -> list[Reply]:
+    async def _choose_booking(self, turn: Turn, draft: dict[str, Any]) -> list[Reply]:
         bookings = await tools.list_my_bookings(turn.ctx)
         if not bookings:
             await self.memory.put(None)
             return [Reply(text=NO_BOOKINGS)]
         if len(bookings) == 1:
             return await self._chosen(turn, draft, bookings[0])
-        draft["step"] = Step.CHOOSE
+        draft["step"] = Step.CHOOSE_BOOKING
         draft["choices"] = [str(b.id) for b in bookings]
         await self._save(draft)
         verb = "cancel" if draft["flow"] == Flow.CANCEL else "move"
@@ -446,7 +407,7 @@ class Assistant:
         ]
         return [_numbered(f"Which booking would you like to {verb}?", rows, "Reply with its number.")]
 
-    async def _chosen(self, turn: _Turn, draft: dict[str, Any], booking: Booking) -> list[Reply]:
+    async def _chosen(self, turn: Turn, draft: dict[str, Any], booking: Booking) -> list[Reply]:
         draft["booking_id"] = str(booking.id)
         draft.pop("choices", None)
         if draft["flow"] == Flow.RESCHEDULE:
@@ -464,19 +425,19 @@ class Assistant:
 
     # --- continuing a pending step -----------------------------------------------------------------
 
-    async def _continue(self, turn: _Turn, draft: dict[str, Any], text: str) -> list[Reply] | None:
+    async def _continue(self, turn: Turn, draft: dict[str, Any], text: str) -> list[Reply] | None:
         """The next step, or None when ``text`` is not an answer to the pending question (it is then
         understood afresh). A follow-up that names only a time keeps the day and the service of the step in
         progress; one that names only a day keeps the time."""
         said = words(text)
-        step = draft.get("step")
+        step = dialogue_step(draft)
         if said in NO:
             await self.memory.put(None)
             return [Reply(text=STOPPED)]
-        if step == Step.CONFIRM and said in YES:
+        if step is Step.CONFIRM and said in YES:
             await self.memory.put(None)
             return [await self._execute(turn, draft)]
-        if step == Step.CHOOSE:
+        if step is Step.CHOOSE_BOOKING:
             choices = [str(c) for c in draft.get("choices", [])]
             index = pick_number(text, len(choices))
             if index is None:
@@ -487,7 +448,7 @@ class Assistant:
                 await self.memory.put(None)
                 return [Reply(text=NOT_YOURS)]
             return await self._chosen(turn, draft, booking)
-        if step == Step.SLOT:
+        if step is Step.SLOT:
             offered = [datetime.fromisoformat(s) for s in draft.get("slots", [])]
             index = pick_number(text, len(offered))
             chosen = turn.service(draft.get("service_id"))
@@ -496,7 +457,7 @@ class Assistant:
         ask = turn.understand(text)
         if ask.intent in ("cancel", "bookings", "subscriptions"):
             return None
-        if step == Step.SERVICE:
+        if step is Step.SERVICE:
             names = [s.name for s in turn.services]
             index = pick_number(text, len(names))
             name = names[index] if index is not None else ask.service
@@ -518,7 +479,7 @@ class Assistant:
             return await self._book_next(turn, draft)
         return None
 
-    async def _execute(self, turn: _Turn, draft: dict[str, Any]) -> Reply:
+    async def _execute(self, turn: Turn, draft: dict[str, Any]) -> Reply:
         flow = draft.get("flow")
         try:
             if flow == Flow.BOOK:
@@ -562,7 +523,7 @@ class Assistant:
 
     # --- the model's choice ------------------------------------------------------------------------
 
-    async def _from_model(self, turn: _Turn, name: str, args: Mapping[str, Any]) -> list[Reply]:
+    async def _from_model(self, turn: Turn, name: str, args: Mapping[str, Any]) -> list[Reply]:
         """Carry out what the model picked, through the policy; changes still ask for a "yes"."""
         try:
             tool = tools.authorize(turn.ctx, name)
@@ -601,14 +562,14 @@ class Assistant:
             return [Reply(text=NOT_YOURS if "booking" in name else HELP)]
 
 
-Handler = Callable[[Assistant, _Turn, Ask], Awaitable[list[Reply]]]
+Handler = Callable[[Assistant, Turn, Ask], Awaitable[list[Reply]]]
 
 
-async def _bookings(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+async def _bookings(assistant: Assistant, turn: Turn, ask: Ask) -> list[Reply]:
     return [await assistant._list(turn)]
 
 
-async def _subscriptions(assistant: Assistant, turn: _Turn, ask: Ask) -> list[Reply]:
+async def _subscriptions(assistant: Assistant, turn: Turn, ask: Ask) -> list[Reply]:
     return [await assistant._subscriptions(turn)]
 
 

@@ -20,10 +20,6 @@ from domain.assistant.messages import Reply
 PUBLIC_WORDS = re.compile(
     r"\b(services?|prices?|pricing|costs?|how much|availab\w*|slots?|opening|hours|open|help|faq|menu)\b"
 )
-PROTECTED_WORDS = re.compile(
-    r"\b(my|bookings?|book|booked|appointments?|reservations?|cancel\w*|reschedul\w*|account|"
-    r"subscriptions?|quotas?|plans?|membership)\b"
-)
 
 # Words the customer misspells often, put right before the intent is read ("cancle", "apointment").
 VOCABULARY = (
@@ -102,7 +98,10 @@ class MenuHandler:
     """The smallest protected answers: what a verified customer can do."""
 
     def is_protected(self, text: str) -> bool:
-        return PROTECTED_WORDS.search(words(text)) is not None
+        # Imported here: understanding reads words with this module's helpers.
+        from domain.assistant.understanding import protected
+
+        return protected(text)
 
     async def handle(
         self, session: AsyncSession, *, tenant_id: uuid.UUID, customer_id: uuid.UUID, text: str

@@ -1,41 +1,29 @@
 """Deterministic answers to public questions: services, prices, opening hours, free slots and help articles.
 
-Understanding is by keywords, with service names matched fuzzily (typos, word order) and dates read in the
-tenant's time zone. Text that is none of these returns None, so the verification engine carries on.
+What a message asks is read by ``understanding.understand`` (its ``Question``: keywords, service names
+matched fuzzily, dates read in the tenant's time zone); this module answers it. Text that is none of these
+returns None, so the verification engine carries on.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
-from datetime import date, time
-from typing import Literal
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from rapidfuzz import fuzz
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from domain.assistant import texts, tools
-from domain.assistant.hooks import PROTECTED_WORDS, PUBLIC_WORDS, foreign, words
+from domain.assistant.hooks import PUBLIC_WORDS, words
 from domain.assistant.messages import Reply
 from domain.assistant.moments import WEEKDAYS, read_when
+from domain.assistant.understanding import Question, understand
 from domain.catalog.hours import format_time
 from domain.catalog.models import HelpArticle, Service
 from domain.catalog.money import CURRENCY_DIGITS
 from domain.customers.service import current_tenant
 
-Intent = Literal["services", "prices", "hours", "availability", "help"]
-
-_AVAILABILITY = re.compile(r"\b(free|availab\w*|slots?|openings?|space|spaces|spot|spots)\b")
-# "what time ...?" asks about availability only with a day or a service ("what time is it on?" does not)
-_TIMES = re.compile(r"\b(times?|when)\b")
-_PRICES = re.compile(r"\b(prices?|pricing|costs?|how much|fees?|rates?|charge)\b")
-_SERVICES = re.compile(r"\b(services?|offer\w*|treatments?|menu|what do you do)\b")
-_HOURS = re.compile(r"\b(opening hours|hours|open|close|closing)\b")
-_HELP = re.compile(r"\b(help|faq|how do i|how can i|policy|question)\b")
-FUZZY_CUTOFF = 80
 MAX_SLOTS = 12
 PER_SERVICE = 6  # times per service when no service was named
 EXCERPT_CHARS = 160
@@ -44,83 +32,10 @@ BAD_DATE = "I couldn't read that date. Try today, tomorrow, a weekday or a date 
 NO_HOURS = "We have no opening hours listed yet."
 
 
-@dataclass(frozen=True)
-class Understood:
-    intent: Intent
-    service: str | None = None  # the matched service's name
-    day: date | None = None
-    bad_date: bool = False  # a date was written but no such day exists ("31/02")
-    window: tuple[str, str] | None = None  # "HH:MM" bounds of a day part or "after 5"; an exact time too
-
-
 def parse_day(text: str, today: date, *, order: str = "DMY") -> date | None:
     """The day ``text`` names ("tomorrow", "next Thursday", "the 14th", "7/3", "March 7th"), relative to the
     tenant's ``today`` (``moments.read_when``: the time is read and taken out first)."""
     return read_when(text, today, order=order).day
-
-
-def match_service(text: str, names: list[str]) -> str | None:
-    """The service named in ``text``, tolerating typos and word order ("cut hair" is "Haircut")."""
-    said = words(text)
-    tokens = said.split()
-    best: tuple[float, str] | None = None
-    for name in names:
-        target = words(name)
-        size = len(target.split())
-        score = 0.0
-        for n in {size, size + 1, max(size - 1, 1)}:
-            for i in range(len(tokens) - n + 1):
-                chunk = " ".join(tokens[i : i + n])
-                score = max(score, fuzz.ratio(chunk, target), fuzz.token_sort_ratio(chunk, target))
-                score = max(score, _joined(chunk, target))
-        # One distinctive word of a longer name ("massage" for "Deep Tissue Massage") counts, a little lower.
-        distinctive = [part for part in target.split() if len(part) >= 5]
-        if size > 1 and any(fuzz.ratio(t, part) >= FUZZY_CUTOFF + 5 for t in tokens for part in distinctive):
-            score = max(score, float(FUZZY_CUTOFF))
-        if score >= FUZZY_CUTOFF and (best is None or score > best[0]):
-            best = (score, name)
-    return best[1] if best else None
-
-
-def _joined(chunk: str, target: str) -> float:
-    # "hair cut" for "Haircut", "cut hair" too.
-    parts = chunk.split()
-    if len(parts) < 2:
-        return 0.0
-    target = target.replace(" ", "")
-    return max(fuzz.ratio("".join(parts), target), fuzz.ratio("".join(reversed(parts)), target))
-
-
-def understand(text: str, *, names: list[str], today: date) -> Understood | None:
-    said = words(text)
-    if not said or PROTECTED_WORDS.search(said):
-        return None
-    moment = read_when(text, today)
-    service = match_service(moment.rest, names)
-    if service is None and foreign(said):
-        return None  # a cab, a film, the weather: not for this business (the help text answers)
-    day, bad_date = moment.day, moment.bad_date
-    if _HOURS.search(said) and service is None and day is None:
-        return Understood("hours")
-    if (
-        _AVAILABILITY.search(said)
-        or (service and (day or bad_date))
-        or (_TIMES.search(said) and (service or day))
-    ):
-        window = moment.window
-        if moment.at is not None:  # "anything at 3?": the times around it
-            start = max(0, moment.at.hour * 60 + moment.at.minute - 60)
-            end = min(23 * 60 + 59, moment.at.hour * 60 + moment.at.minute + 60)
-            window = (time(start // 60, start % 60), time(end // 60, end % 60))
-        bounds = (window[0].strftime("%H:%M"), window[1].strftime("%H:%M")) if window else None
-        return Understood("availability", service, day, bad_date, bounds)
-    if _PRICES.search(said):
-        return Understood("prices", service)
-    if _SERVICES.search(said):
-        return Understood("services")
-    if _HELP.search(said) or text.strip().endswith("?"):
-        return Understood("help")
-    return None
 
 
 def price(service: Service) -> str:
@@ -159,18 +74,18 @@ class CatalogueAnswerer:
         zone = ZoneInfo(tenant.timezone)
         today = clock.now().astimezone(zone).date()
         services = await tools.list_services(session)
-        understood = understand(text, names=[s.name for s in services], today=today)
+        understood = understand(text, names=[s.name for s in services], today=today).question
         if understood is None:
             return None
-        if understood.intent in ("services", "prices"):
+        if understood.topic in ("services", "prices"):
             chosen = [s for s in services if s.name == understood.service] or services
             if not chosen:
                 return [Reply(text=NO_SERVICES)]
-            head = "Our services:" if understood.intent == "services" else "Our prices:"
+            head = "Our services:" if understood.topic == "services" else "Our prices:"
             return [Reply(text="\n".join([head, *(service_line(s) for s in chosen)]))]
-        if understood.intent == "hours":
+        if understood.topic == "hours":
             return [Reply(text=await self._hours(session))]
-        if understood.intent == "availability":
+        if understood.topic == "availability":
             return [Reply(text=await self._availability(session, understood, services, today, zone))]
         article = await tools.search_help(session, query=text)
         if article is None:
@@ -190,7 +105,7 @@ class CatalogueAnswerer:
     async def _availability(
         self,
         session: AsyncSession,
-        understood: Understood,
+        understood: Question,
         services: list[Service],
         today: date,
         zone: ZoneInfo,

@@ -9,9 +9,10 @@
 - Privacy, asked before done: "delete my messages" (verified) and a model's ``opt_out`` (anyone) wait for a
   "yes" to the engine's question; STOP and START act at once.
 
-Codes come from ``secrets``, live 10 minutes, are stored only as a keyed digest (bound to the tenant and the
-sender), compared in constant time and used once; issuance is limited per sender and per tenant. Every step
-is an :class:`AuthEvent`. Pure domain: the caller's tenant session, never a commit, no channel types.
+This module is the engine: the entry points other layers call and the dispatch of a turn by its state. The
+code itself (issue, attempt) is ``codes.py``, the accounts a phone reaches and the choice among them
+``profiles.py``, the message being handled ``turn.py``. Every step is an :class:`AuthEvent`. Pure domain: the
+caller's tenant session, never a commit, no channel types.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import json
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,124 +29,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bizzly import clock
 from bizzly.crypto import KeyRing
 from bizzly.db.paging import Page, PageRequest
-from bizzly.errors import Invalid
 from bizzly.ids import new_id
 from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
-from domain.assistant import texts
+from domain.assistant import codes, profiles, texts
 from domain.assistant.dialogue import Assistant, ModelPublicAnswerer
 from domain.assistant.hooks import ProtectedHandler, PublicAnswerer, words
-from domain.assistant.messages import ChannelInfo, Choice, CodeTemplate, Inbound, Reply, Sender
-from domain.assistant.models import (
-    AssistantSession,
-    AuthEvent,
-    AuthEventKind,
-    Delivery,
-    SessionEnd,
-    VerificationCode,
-    WhatsAppOptOut,
-)
+from domain.assistant.messages import ChannelInfo, Choice, Inbound, Reply, Sender
+from domain.assistant.models import AssistantSession, AuthEvent, AuthEventKind, SessionEnd, WhatsAppOptOut
 from domain.assistant.repository import AssistantStore
+from domain.assistant.steps import Step, verification_step
+from domain.assistant.turn import Turn
 from domain.assistant.understanding import NO, YES
-from domain.connections.analytics import queue_event as queue_analytics_event
-from domain.customers.models import Customer
-from domain.customers.phone_proof import proven_in_chat
-from domain.customers.service import (
-    current_tenant,
-    customer_by_meta_user_id,
-    customers_by_ids,
-    record_meta_user_id,
-    set_whatsapp_opt_out,
-)
+from domain.customers.service import current_tenant, set_whatsapp_opt_out
 
 # The code rules shared with the website's phone codes (re-exported: callers read them here).
 from domain.identity.codes import CODE_TTL as CODE_TTL
 from domain.identity.codes import MAX_ATTEMPTS as MAX_ATTEMPTS
 from domain.identity.codes import RATE_WINDOW as RATE_WINDOW
-from domain.identity.codes import looks_like_code, new_code, retry_at
-from domain.identity.service import ReachedVia, resolve_e164, resolve_phone
+from domain.identity.codes import looks_like_code
+from domain.identity.service import ReachedVia
 from domain.privacy.audit import record
 from domain.privacy.erasure import erase_message_history
-from tenants.mail import queue_email
-from tenants.models import Tenant
 
 log = logging.getLogger("bizzly.assistant")
 
-SESSION_TTL = timedelta(hours=24)
 EXPIRED_MARKER_TTL = timedelta(days=30)
-STATE_TTL = timedelta(hours=24)
 MAX_TEXT = 1000
-LIST_MAX_ROWS = 10
-CODE_PURPOSE = "assistant-verification-code"
 
 _LOG_OUT = {"log out", "logout", "log off", "sign out", "signout"}
 _ERASE = {"delete my messages", "delete my message history", "erase my messages", "delete my history"}
 
 
-@dataclass
-class _Turn:
-    """One message being handled: who, where, and the state as loaded."""
-
-    session: AsyncSession
-    store: AssistantStore
-    tenant: Tenant
-    sender: Sender
-    user_key: str
-    channel: ChannelInfo
-    keys: KeyRing
-    settings: Settings
-    now: datetime
-    state: dict[str, Any] = field(default_factory=dict)
-    # Set right after the turn exists: the default answerers keep their state and questions in it.
-    public: PublicAnswerer = field(init=False)
-    protected: ProtectedHandler = field(init=False)
-
-    @property
-    def phone(self) -> str | None:
-        if self.sender.phone_e164:
-            return self.sender.phone_e164[:20]
-        wa_id = self.sender.wa_id
-        return f"+{wa_id}"[:20] if wa_id and wa_id.isdigit() else None
-
-    @property
-    def actor(self) -> str:
-        return f"whatsapp:{self.phone or self.user_key}"
-
-    def event(self, kind: AuthEventKind, customer_id: uuid.UUID | None) -> None:
-        self.store.add_event(
-            AuthEvent(
-                id=new_id(),
-                kind=kind.value,
-                phone=self.phone,
-                user_key=self.user_key,
-                customer_id=customer_id,
-                created_at=self.now,
-            )
-        )
-        # Ids only: never the code, its digest or the phone.
-        log.info("assistant auth event %s", kind.value)
-
-    async def save(self, state: dict[str, Any]) -> None:
-        self.state = state
-        await self.store.save_state(self.user_key, state, expires_at=self.now + STATE_TTL, now=self.now)
-
-    async def clear(self) -> None:
-        self.state = {}
-        await self.store.clear_state(self.user_key)
-
-    async def drop(self, key: str) -> None:
-        """The state without ``key`` (cleared when nothing else is left)."""
-        state = {k: v for k, v in self.state.items() if k != key}
-        if state:
-            await self.save(state)
-        else:
-            await self.clear()
-
-
 class _TurnMemory:
     """The dialogue's pending step, kept under ``dialogue`` in this sender's conversation state."""
 
-    def __init__(self, turn: _Turn) -> None:
+    def __init__(self, turn: Turn) -> None:
         self.turn = turn
 
     def get(self) -> dict[str, Any]:
@@ -163,7 +81,7 @@ class _TurnMemory:
 class _TurnQuestions:
     """The engine's privacy questions, for the dialogue and the public answers (``dialogue.Questions``)."""
 
-    def __init__(self, turn: _Turn) -> None:
+    def __init__(self, turn: Turn) -> None:
         self.turn = turn
 
     async def ask_erase(self) -> list[Reply]:
@@ -197,7 +115,7 @@ async def handle_message(
     if tenant.id != tenant_id:
         raise RuntimeError("the session is bound to another tenant than the one passed")
     store = AssistantStore(session)
-    turn = _Turn(
+    turn = Turn(
         session=session,
         store=store,
         tenant=tenant,
@@ -211,7 +129,7 @@ async def handle_message(
     questions = _TurnQuestions(turn)
     turn.public = public or ModelPublicAnswerer(model, questions=questions)
     turn.protected = protected or Assistant(
-        memory=_TurnMemory(turn), questions=questions, actor=turn.actor, model=model
+        turn=turn, memory=_TurnMemory(turn), questions=questions, model=model
     )
     if inbound.kind in ("media", "unsupported"):
         return [Reply(text=texts.TEXT_ONLY)]
@@ -242,10 +160,10 @@ async def handle_message(
     current = await store.latest_session(turn.user_key)
     if current is not None and current.ended_at is None and current.expires_at > turn.now:
         return await _verified(turn, current, text, said)
-    step = turn.state.get("step")
-    if step == "code":
+    step = verification_step(turn.state)
+    if step is Step.CODE:
         return await _code_pending(turn, text, said)
-    if step == "choose":
+    if step is Step.CHOOSE_PROFILE:
         return await _choosing(turn, text, said)
     expired = (
         current
@@ -290,11 +208,7 @@ async def purge_expired(session: AsyncSession) -> int:
 # --- states -------------------------------------------------------------------------------------------
 
 
-async def _public(turn: _Turn, text: str) -> list[Reply] | None:
-    return await turn.public.answer(turn.session, tenant_id=turn.tenant.id, text=text)
-
-
-async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str) -> list[Reply]:
+async def _verified(turn: Turn, current: AssistantSession, text: str, said: str) -> list[Reply]:
     if turn.state.get("erase"):
         if said in YES:
             return await _erase(turn, current)
@@ -313,7 +227,7 @@ async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str
         return [Reply(text=texts.ALREADY_VERIFIED)]
     # The full assistant answers public questions itself, and a pending step comes before them.
     if not getattr(turn.protected, "answers_public", False) and not turn.state.get("dialogue"):
-        answer = await _public(turn, text)
+        answer = await turn.answer_public(text)
         if answer is not None:
             return answer
     return await turn.protected.handle(
@@ -321,20 +235,20 @@ async def _verified(turn: _Turn, current: AssistantSession, text: str, said: str
     )
 
 
-async def _code_pending(turn: _Turn, text: str, said: str) -> list[Reply]:
+async def _code_pending(turn: Turn, text: str, said: str) -> list[Reply]:
     if looks_like_code(text):
-        return await _attempt(turn, text.replace(" ", ""))
+        return await codes.attempt(turn, text.replace(" ", ""))
     if said == "verify":
-        account = await _pending_account(turn)
+        account = await profiles.pending_account(turn)
         if account is None:
             await turn.clear()
             return await _start_verification(turn, text, said, None)
-        return await _issue(turn, account[0], account[1])
+        return await codes.issue(turn, account[0], account[1])
     if said in _LOG_OUT:
         await turn.store.kill_codes(turn.user_key, at=turn.now)
         await turn.clear()
         return [Reply(text=texts.NOT_LOGGED_IN)]
-    answer = await _public(turn, text)
+    answer = await turn.answer_public(text)
     if answer is not None:
         return answer
     if turn.protected.is_protected(text):
@@ -342,41 +256,32 @@ async def _code_pending(turn: _Turn, text: str, said: str) -> list[Reply]:
     return [Reply(text=texts.ENTER_CODE)]
 
 
-async def _choosing(turn: _Turn, text: str, said: str) -> list[Reply]:
-    candidates = await _candidates(turn)
+async def _choosing(turn: Turn, text: str, said: str) -> list[Reply]:
+    candidates = await profiles.candidates(turn)
     if said in _LOG_OUT:
         await turn.clear()
         return [Reply(text=texts.NOT_LOGGED_IN)]
     if said == "verify":
-        return [_profile_list(turn, candidates)]
-    picked: list[int] = []
-    if said.isdigit():
-        number = int(said)
-        picked = [number - 1] if 1 <= number <= len(candidates) else []
-    else:
-        picked = [i for i, (c, _) in enumerate(candidates) if c is not None and c.email_key == said]
-        if not picked:
-            picked = [
-                i for i, (c, _) in enumerate(candidates) if c is not None and _name_matches(c.name, said)
-            ]
+        return [profiles.profile_list(turn, candidates)]
+    picked = profiles.picked(candidates, said)
     if len(picked) > 1:
         return [Reply(text=texts.AMBIGUOUS_NAME.format(name=text.strip()[:60]))]
     if len(picked) == 1:
         customer, via = candidates[picked[0]]
         if customer is not None:
-            return await _issue(turn, customer, via)
-    answer = await _public(turn, text)
+            return await codes.issue(turn, customer, via)
+    answer = await turn.answer_public(text)
     if answer is not None:
         return answer
-    return [Reply(text=texts.PICK_AGAIN), _profile_list(turn, candidates)]
+    return [Reply(text=texts.PICK_AGAIN), profiles.profile_list(turn, candidates)]
 
 
 async def _start_verification(
-    turn: _Turn, text: str, said: str, expired: AssistantSession | None
+    turn: Turn, text: str, said: str, expired: AssistantSession | None
 ) -> list[Reply]:
     if said in _LOG_OUT:
         return [Reply(text=texts.NOT_LOGGED_IN)]
-    answer = await _public(turn, text)
+    answer = await turn.answer_public(text)
     if answer is not None:
         return answer
     replies: list[Reply] = []
@@ -386,24 +291,24 @@ async def _start_verification(
         turn.event(AuthEventKind.SESSION_EXPIRED, expired.customer_id)
         replies.append(Reply(text=texts.SESSION_EXPIRED))
     request = text if turn.protected.is_protected(text) else None
-    accounts = await _accounts(turn)
+    accounts = await profiles.accounts(turn)
     if not accounts:
         return [*replies, Reply(text=texts.NO_ACCOUNT)]
     turn.state = {"request": request} if request else {}
     if len(accounts) == 1:
-        return [*replies, *await _issue(turn, *accounts[0])]
+        return [*replies, *await codes.issue(turn, *accounts[0])]
     await turn.save(
         {
-            "step": "choose",
+            "step": Step.CHOOSE_PROFILE,
             "list": secrets.token_hex(4),
             "candidates": [{"id": str(c.id), "via": via.value} for c, via in accounts],
             **({"request": request} if request else {}),
         }
     )
-    return [*replies, _profile_list(turn, [(c, via) for c, via in accounts])]
+    return [*replies, profiles.profile_list(turn, [(c, via) for c, via in accounts])]
 
 
-async def _interactive(turn: _Turn, reply_id: str) -> list[Reply]:
+async def _interactive(turn: Turn, reply_id: str) -> list[Reply]:
     if turn.state.get("opt_out"):
         said = {"optout:yes": "yes", "optout:no": "no"}.get(reply_id, "")
         answered = await _opt_out_answered(turn, said)
@@ -422,223 +327,22 @@ async def _interactive(turn: _Turn, reply_id: str) -> list[Reply]:
             return await _verified(turn, current, said, said)
     parts = reply_id.split(":")
     if len(parts) == 3 and parts[0] == "p" and parts[2].isdigit():
-        if turn.state.get("step") != "choose" or parts[1] != turn.state.get("list"):
+        if verification_step(turn.state) is not Step.CHOOSE_PROFILE or parts[1] != turn.state.get("list"):
             return [Reply(text=texts.OLD_LIST)]
-        candidates = await _candidates(turn)
+        candidates = await profiles.candidates(turn)
         index = int(parts[2])
         if index < len(candidates):
             customer, via = candidates[index]
             if customer is not None:
-                return await _issue(turn, customer, via)
+                return await codes.issue(turn, customer, via)
         return [Reply(text=texts.OLD_LIST)]
     return [Reply(text=texts.UNKNOWN_CHOICE)]
-
-
-# --- codes --------------------------------------------------------------------------------------------
-
-
-def _material(turn: _Turn, code: str) -> str:
-    # Bound to the tenant and the sender: a digest is useless for any other conversation.
-    return f"{turn.tenant.id}|{turn.user_key}|{code}"
-
-
-async def _issue(turn: _Turn, customer: Customer, via: ReachedVia) -> list[Reply]:
-    """A fresh code for ``customer`` (older ones die), unless a rate limit says when to try again."""
-    request = turn.state.get("request")
-    pending = {
-        "step": "code",
-        "customer_id": str(customer.id),
-        "via": via.value,
-        **({"request": request} if request else {}),
-    }
-    since = turn.now - RATE_WINDOW
-    for user_key, limit, message in (
-        (turn.user_key, turn.settings.otp_per_phone_per_hour, texts.TOO_MANY_CODES),
-        (None, turn.settings.otp_per_tenant_per_hour, texts.BUSY),
-    ):
-        count, oldest = await turn.store.codes_since(since, user_key=user_key)
-        resume = retry_at(count, oldest, limit=limit, now=turn.now)
-        if resume is not None:
-            await turn.save(pending)
-            turn.event(AuthEventKind.RATE_LIMITED, customer.id)
-            return [Reply(text=message.format(wait=texts.wait_text(resume, turn.now), at=resume))]
-
-    await turn.store.kill_codes(turn.user_key, at=turn.now)
-    code = new_code()
-    # Into this chat only for the account whose own phone this is *and* proven (PhoneProof): a phone typed
-    # on a website by anyone gets its account's code at the account's email, never in the phone's chat.
-    own = via is ReachedVia.OWN_PHONE and customer.phone_proven
-    delivery = Delivery.CHAT if own else Delivery.EMAIL
-    turn.store.add_code(
-        VerificationCode(
-            id=new_id(),
-            user_key=turn.user_key,
-            customer_id=customer.id,
-            code_hmac=turn.keys.digest(CODE_PURPOSE, _material(turn, code)),
-            delivery=delivery.value,
-            attempts=0,
-            created_at=turn.now,
-            expires_at=turn.now + CODE_TTL,
-        )
-    )
-    await turn.save(pending)
-    turn.event(AuthEventKind.CODE_SENT, customer.id)
-    minutes = int(CODE_TTL.total_seconds() // 60)
-    if delivery is Delivery.EMAIL:
-        # Anyone can plant a phone on a CRM contact with a public form: such an account's code goes to its
-        # email of record, never into this chat.
-        business = turn.tenant.name
-        await queue_email(
-            turn.session,
-            keys=turn.keys,
-            to=customer.email,
-            subject=texts.EMAIL_SUBJECT.format(business=business),
-            text=texts.EMAIL_TEXT.format(name=customer.name, business=business, code=code, minutes=minutes),
-        )
-        return [
-            Reply(text=texts.CODE_BY_EMAIL.format(email=texts.mask_email(customer.email), minutes=minutes))
-        ]
-    template = turn.channel.otp_template_name
-    return [
-        Reply(
-            text=texts.CODE_MESSAGE.format(code=code, minutes=minutes),
-            holds_code=True,
-            code_template=CodeTemplate(name=template, code=code, expires_minutes=minutes)
-            if template
-            else None,
-        )
-    ]
-
-
-async def _attempt(turn: _Turn, digits: str) -> list[Reply]:
-    code = await turn.store.live_code(turn.user_key)
-    pending_customer = _uuid(turn.state.get("customer_id"))
-    if code is None or code.expires_at <= turn.now:
-        turn.event(AuthEventKind.CODE_FAILED, code.customer_id if code else pending_customer)
-        return [Reply(text=texts.INVALID_CODE)]
-    if not turn.keys.verify_digest(CODE_PURPOSE, _material(turn, digits), code.code_hmac):
-        code.attempts += 1
-        turn.event(AuthEventKind.CODE_FAILED, code.customer_id)
-        if code.attempts >= MAX_ATTEMPTS:
-            code.dead_at = turn.now
-            turn.event(AuthEventKind.LOCKED, code.customer_id)
-        await turn.session.flush()
-        return [Reply(text=texts.INVALID_CODE)]
-
-    code.used_at = turn.now
-    request = turn.state.get("request")
-    turn.store.add_session(
-        AssistantSession(
-            id=new_id(),
-            user_key=turn.user_key,
-            customer_id=code.customer_id,
-            started_at=turn.now,
-            expires_at=turn.now + SESSION_TTL,
-        )
-    )
-    await turn.clear()
-    turn.event(AuthEventKind.VERIFIED, code.customer_id)
-    await queue_analytics_event(turn.session, name="whatsapp_verified", customer_id=code.customer_id)
-    if turn.sender.meta_user_id:
-        try:
-            await record_meta_user_id(
-                turn.session,
-                customer_id=code.customer_id,
-                meta_user_id=turn.sender.meta_user_id,
-                actor=turn.actor,
-            )
-        except Invalid:
-            pass  # a malformed id from the channel: the phone still works
-    await proven_in_chat(turn.session, customer_id=code.customer_id, phone=turn.phone, actor=turn.actor)
-    await turn.session.flush()
-    replies = [Reply(text=texts.VERIFIED)]
-    if isinstance(request, str) and request:
-        replies += await turn.protected.handle(
-            turn.session, tenant_id=turn.tenant.id, customer_id=code.customer_id, text=request
-        )
-    return replies
-
-
-# --- accounts -----------------------------------------------------------------------------------------
-
-
-async def _accounts(turn: _Turn) -> list[tuple[Customer, ReachedVia]]:
-    """The website accounts this sender reaches, own-phone accounts first."""
-    found: list[tuple[Customer, ReachedVia]] = []
-    try:
-        if turn.sender.wa_id:
-            resolution = await resolve_phone(
-                turn.session, tenant=turn.tenant, raw=turn.sender.wa_id, whatsapp=True
-            )
-            found = [(a.customer, a.reached_via) for a in resolution.accounts]
-        elif turn.sender.phone_e164:
-            resolution = await resolve_e164(turn.session, e164=turn.sender.phone_e164)
-            found = [(a.customer, a.reached_via) for a in resolution.accounts]
-    except Invalid:
-        found = []
-    if turn.sender.meta_user_id and not any(via is ReachedVia.OWN_PHONE for _, via in found):
-        # A verified customer's Meta user id was recorded by a code it received: it counts as its own.
-        known = await customer_by_meta_user_id(turn.session, meta_user_id=turn.sender.meta_user_id)
-        if known is not None:
-            found = [(known, ReachedVia.OWN_PHONE), *[(c, v) for c, v in found if c.id != known.id]]
-    return found
-
-
-async def _candidates(turn: _Turn) -> list[tuple[Customer | None, ReachedVia]]:
-    """The profile list as shown (a deleted account stays as a gap, so numbers keep their meaning)."""
-    raw = turn.state.get("candidates") or []
-    ids = [_uuid(item.get("id")) for item in raw if isinstance(item, dict)]
-    customers = await customers_by_ids(turn.session, [i for i in ids if i is not None])
-    result: list[tuple[Customer | None, ReachedVia]] = []
-    for item, customer_id in zip(raw, ids, strict=True):
-        via = ReachedVia(item.get("via", ReachedVia.CRM_CONTACT.value))
-        result.append((customers.get(customer_id) if customer_id else None, via))
-    return result
-
-
-async def _pending_account(turn: _Turn) -> tuple[Customer, ReachedVia] | None:
-    customer_id = _uuid(turn.state.get("customer_id"))
-    if customer_id is None:
-        return None
-    customer = (await customers_by_ids(turn.session, [customer_id])).get(customer_id)
-    if customer is None:
-        return None
-    return customer, ReachedVia(turn.state.get("via", ReachedVia.CRM_CONTACT.value))
-
-
-def _profile_list(turn: _Turn, candidates: list[tuple[Customer | None, ReachedVia]]) -> Reply:
-    lines: list[str] = []
-    choices: list[Choice] = []
-    for index, (customer, via) in enumerate(candidates):
-        if customer is None:
-            continue
-        email = customer.email if via is ReachedVia.OWN_PHONE else texts.mask_email(customer.email)
-        lines.append(f"{index + 1}. {customer.name} ({email})")
-        choices.append(
-            Choice(id=f"p:{turn.state.get('list')}:{index}", title=customer.name[:24], description=email[:72])
-        )
-    text = "\n".join([texts.MULTIPLE_ACCOUNTS, "", *lines, "", texts.WHICH_PROFILE])
-    if len(choices) <= LIST_MAX_ROWS:
-        return Reply(text=text, kind="list", choices=choices)
-    return Reply(text=text)
-
-
-def _name_matches(name: str, said: str) -> bool:
-    full = words(name)
-    return said == full or said == (full.split() or [""])[0]
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 # --- privacy ------------------------------------------------------------------------------------------
 
 
-async def _ask_opt_out(turn: _Turn) -> list[Reply]:
+async def _ask_opt_out(turn: Turn) -> list[Reply]:
     """Stop all messages? (a model's ``opt_out``): the sender's "yes" opts out as STOP does. Whatever else is
     pending (a code, a profile choice) stays."""
     await turn.save({**turn.state, "opt_out": True})
@@ -651,7 +355,7 @@ async def _ask_opt_out(turn: _Turn) -> list[Reply]:
     ]
 
 
-async def _opt_out_answered(turn: _Turn, said: str) -> list[Reply] | None:
+async def _opt_out_answered(turn: Turn, said: str) -> list[Reply] | None:
     """The answer to the pending opt-out question, which is dropped whatever was said; None when ``said`` is
     neither yes nor no (the message is then handled as usual)."""
     await turn.drop("opt_out")
@@ -662,7 +366,7 @@ async def _opt_out_answered(turn: _Turn, said: str) -> list[Reply] | None:
     return None
 
 
-async def _opt_out(turn: _Turn, *, opted_out: bool) -> list[Reply]:
+async def _opt_out(turn: Turn, *, opted_out: bool) -> list[Reply]:
     """stop / start, for anyone: kept per sender and mirrored onto the accounts whose own phone this is."""
     existing = await turn.store.opt_out_row(turn.user_key)
     if opted_out and existing is None:
@@ -679,7 +383,7 @@ async def _opt_out(turn: _Turn, *, opted_out: bool) -> list[Reply]:
             subject_type="Conversation",
             subject_id=None,
         )
-    for customer, via in await _accounts(turn):
+    for customer, via in await profiles.accounts(turn):
         if via is ReachedVia.OWN_PHONE:
             await set_whatsapp_opt_out(
                 turn.session, customer_id=customer.id, opted_out=opted_out, actor=turn.actor
@@ -688,7 +392,7 @@ async def _opt_out(turn: _Turn, *, opted_out: bool) -> list[Reply]:
     return [Reply(text=texts.OPTED_OUT if opted_out else texts.OPTED_IN)]
 
 
-async def _ask_erase(turn: _Turn) -> list[Reply]:
+async def _ask_erase(turn: Turn) -> list[Reply]:
     """Delete this conversation's messages? (a verified customer's "delete my messages", or a model's
     ``erase_my_messages``): her "yes", typed or the button, erases them in ``_verified``."""
     await turn.save({"erase": True})
@@ -701,7 +405,7 @@ async def _ask_erase(turn: _Turn) -> list[Reply]:
     ]
 
 
-async def _erase(turn: _Turn, current: AssistantSession) -> list[Reply]:
+async def _erase(turn: Turn, current: AssistantSession) -> list[Reply]:
     erased = await erase_message_history(turn.session, user_keys=[turn.user_key])
     await turn.clear()
     record(

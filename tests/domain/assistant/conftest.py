@@ -3,6 +3,7 @@ worker would, straight through ``handle_message``."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -142,3 +143,17 @@ async def snapshot(gql: GraphQLClient) -> dict[str, list[tuple[Any, ...]]]:
 
 async def event_kinds(gql: GraphQLClient) -> list[str]:
     return [e.kind for e in await rows(gql, AuthEvent)]
+
+
+async def as_stored_before(gql: GraphQLClient, **steps: str) -> None:
+    """Every conversation state rewritten as an older release stored it: ``step`` (verification) and
+    ``dialogue_step`` (the dialogue's) replaced by the given strings."""
+    services = _services(gql)
+    async with services.db.maintenance_session(MaintenanceUse.TESTS, write=True) as s, s.begin():
+        for row in (await s.execute(select(ConversationState))).scalars().all():
+            state = json.loads(row.state)
+            if "step" in steps:
+                state["step"] = steps["step"]
+            if "dialogue_step" in steps:
+                state["dialogue"]["step"] = steps["dialogue_step"]
+            row.state = json.dumps(state)

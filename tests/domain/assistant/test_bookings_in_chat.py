@@ -17,7 +17,7 @@ from domain.assistant import dialogue, service, tools, understanding
 from domain.assistant.messages import Inbound, Reply
 from domain.privacy.audit import AuditEntry
 from domain.scheduling.models import Booking
-from tests.domain.assistant.conftest import PHONE, Chat, rows
+from tests.domain.assistant.conftest import PHONE, Chat, as_stored_before, rows
 from tests.support.customers import create_customer, row_id
 from tests.support.graphql import GraphQLClient
 from tests.support.scheduling import book, create_service, local, ok, set_hours, update_settings
@@ -168,6 +168,19 @@ async def test_cancelling_chooses_among_several_and_confirms(shop: Shop) -> None
     await shop.chat.say("cancel my booking")
     assert await shop.chat.texts("no") == [dialogue.STOPPED]
     assert {b.status for b in await bookings(shop.chat.gql)} == {"CONFIRMED", "CANCELLED"}
+
+
+async def test_a_booking_choice_stored_by_an_older_release_continues(shop: Shop) -> None:
+    # Stored before verification and dialogue steps were one enum, a booking choice says "choose".
+    day = tomorrow() + timedelta(days=2)
+    for hour in (10, 14):
+        await shop.chat.say(f"book haircut {day.day}/{day.month} at {hour}:00")
+        await shop.chat.say("yes")
+    (which,) = await shop.chat.say("cancel my booking")
+    assert which.text.startswith("Which booking would you like to cancel?")
+    await as_stored_before(shop.chat.gql, dialogue_step="choose")
+    (confirm,) = await shop.chat.texts("2")
+    assert confirm.startswith(f"Cancel your Haircut on {day:%A} {day.day} {day:%B} at 14:00?")
 
 
 async def test_the_cut_off_refuses_a_late_cancellation_with_its_reason(shop: Shop) -> None:
@@ -444,12 +457,14 @@ async def test_an_intent_is_one_record_and_one_handler(shop: Shop, monkeypatch: 
         lambda heard: "points" in heard.said.split(),
         'your loyalty points ("my points")',
         "get_my_subscriptions",
+        ("points",),
     )
 
     async def handler(assistant: dialogue.Assistant, turn: Any, ask: understanding.Ask) -> list[Reply]:
         return [Reply(text=f"You have 120 points, {ask.intent}.")]
 
     assert not understanding.is_request("how many points do I have?")
+    assert not understanding.protected("points?")
     monkeypatch.setattr(understanding, "INTENTS", (points, *understanding.INTENTS))
     monkeypatch.setitem(dialogue.HANDLERS, "points", handler)
     assert await shop.chat.texts("how many points do I have?") == ["You have 120 points, points."]
@@ -457,6 +472,9 @@ async def test_an_intent_is_one_record_and_one_handler(shop: Shop, monkeypatch: 
     (help_text,) = await shop.chat.texts("blorp zzz")
     assert '\n• your loyalty points ("my points")\n' in help_text
     assert understanding.is_request("how many points do I have?")
+    # ...and its word is no public question: "points?" is no longer answered as a help search.
+    assert understanding.protected("points?")
+    assert understanding.understand("points?", names=[], today=tomorrow()).question is None
     # The others are untouched.
     assert (await shop.chat.texts("my bookings")) == [dialogue.NO_BOOKINGS]
 

@@ -9,7 +9,16 @@ from bizzly import clock
 from domain.assistant import public, texts
 from domain.assistant.messages import ChannelInfo, Sender
 from domain.assistant.models import AssistantSession, ConversationState, VerificationCode
-from tests.domain.assistant.conftest import PHONE, Chat, code_of, event_kinds, rows, snapshot, wrong
+from tests.domain.assistant.conftest import (
+    PHONE,
+    Chat,
+    as_stored_before,
+    code_of,
+    event_kinds,
+    rows,
+    snapshot,
+    wrong,
+)
 from tests.support.customers import create_customer, row_id
 from tests.support.graphql import GraphQLClient
 
@@ -145,6 +154,17 @@ async def test_no_match_repeats_the_list_and_a_public_question_keeps_the_choice_
     assert await chat.texts("What services do you offer?") == [public.NO_SERVICES]
     assert await snapshot(chat.gql) == before
     assert (await chat.say("2"))[0].holds_code
+
+
+async def test_a_profile_choice_stored_by_an_older_release_continues(chat: Chat) -> None:
+    # Stored before verification and dialogue steps were one enum, a profile choice says "choose".
+    sarah, _ = await _sarah_and_tom(chat)
+    assert await chat.texts("Hi") == [SARAH_AND_TOM]
+    await as_stored_before(chat.gql, step="choose")
+    (reply,) = await chat.say("1")
+    assert await chat.texts(code_of(reply)) == [texts.VERIFIED]
+    (session,) = await rows(chat.gql, AssistantSession)
+    assert session.customer_id == row_id(sarah)
 
 
 # --- no account ----------------------------------------------------------------------------------------

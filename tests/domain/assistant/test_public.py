@@ -11,6 +11,7 @@ import pytest
 from bizzly import clock
 from domain.assistant import public, tools
 from domain.assistant.models import VerificationCode
+from domain.assistant.understanding import Question, Topic, understand
 from tests.domain.assistant.conftest import Chat, rows
 from tests.support.customers import create_customer
 from tests.support.graphql import GraphQLClient
@@ -20,32 +21,32 @@ NAMES = ["Haircut", "Deep Tissue Massage", "Beard Trim"]
 MONDAY = date(2026, 11, 23)
 LONDON = ZoneInfo("Europe/London")
 
-A: public.Intent = "availability"
-CASES: list[tuple[str, public.Understood | None]] = [
-    ("services", public.Understood("services")),
-    ("What services do you offer?", public.Understood("services")),
-    ("what do you offer", public.Understood("services")),
+A: Topic = "availability"
+CASES: list[tuple[str, Question | None]] = [
+    ("services", Question("services")),
+    ("What services do you offer?", Question("services")),
+    ("what do you offer", Question("services")),
     ("servces pls", None),  # a typo in a keyword is not guessed at: the engine's flow carries on
-    ("What are your prices?", public.Understood("prices")),
-    ("how much is a haircut", public.Understood("prices", "Haircut")),
-    ("how much for a hair cut?", public.Understood("prices", "Haircut")),
-    ("price of beard trim", public.Understood("prices", "Beard Trim")),
-    ("cost massage", public.Understood("prices", "Deep Tissue Massage")),
-    ("What are your opening hours?", public.Understood("hours")),
-    ("is a haircut free tomorrow?", public.Understood(A, "Haircut", MONDAY + timedelta(days=1))),
-    ("any massage slots on Friday?", public.Understood(A, "Deep Tissue Massage", date(2026, 11, 27))),
-    ("haircut 28/11", public.Understood(A, "Haircut", date(2026, 11, 28))),
-    ("hiarcut tmrw", public.Understood(A, "Haircut", date(2026, 11, 24))),
-    ("beard trim next monday", public.Understood(A, "Beard Trim", date(2026, 11, 30))),
-    ("beard trim monday", public.Understood(A, "Beard Trim", MONDAY)),
-    ("massage availability wednsday", public.Understood(A, "Deep Tissue Massage", date(2026, 11, 25))),
-    ("slots for cut hair on 1.12", public.Understood(A, "Haircut", date(2026, 12, 1))),
-    ("is the beard trimm free on sat", public.Understood(A, "Beard Trim", date(2026, 11, 28))),
-    ("haircut 2026-12-01", public.Understood(A, "Haircut", date(2026, 12, 1))),
-    ("TRIM BEARD 5/1", public.Understood(A, "Beard Trim", date(2027, 1, 5))),  # 5 January: next year's
-    ("free slots today", public.Understood(A, None, MONDAY)),
-    ("haircut 31/02", public.Understood(A, "Haircut", None, bad_date=True)),  # no such date
-    ("help with parking?", public.Understood("help")),
+    ("What are your prices?", Question("prices")),
+    ("how much is a haircut", Question("prices", "Haircut")),
+    ("how much for a hair cut?", Question("prices", "Haircut")),
+    ("price of beard trim", Question("prices", "Beard Trim")),
+    ("cost massage", Question("prices", "Deep Tissue Massage")),
+    ("What are your opening hours?", Question("hours")),
+    ("is a haircut free tomorrow?", Question(A, "Haircut", MONDAY + timedelta(days=1))),
+    ("any massage slots on Friday?", Question(A, "Deep Tissue Massage", date(2026, 11, 27))),
+    ("haircut 28/11", Question(A, "Haircut", date(2026, 11, 28))),
+    ("hiarcut tmrw", Question(A, "Haircut", date(2026, 11, 24))),
+    ("beard trim next monday", Question(A, "Beard Trim", date(2026, 11, 30))),
+    ("beard trim monday", Question(A, "Beard Trim", MONDAY)),
+    ("massage availability wednsday", Question(A, "Deep Tissue Massage", date(2026, 11, 25))),
+    ("slots for cut hair on 1.12", Question(A, "Haircut", date(2026, 12, 1))),
+    ("is the beard trimm free on sat", Question(A, "Beard Trim", date(2026, 11, 28))),
+    ("haircut 2026-12-01", Question(A, "Haircut", date(2026, 12, 1))),
+    ("TRIM BEARD 5/1", Question(A, "Beard Trim", date(2027, 1, 5))),  # 5 January: next year's
+    ("free slots today", Question(A, None, MONDAY)),
+    ("haircut 31/02", Question(A, "Haircut", None, bad_date=True)),  # no such date
+    ("help with parking?", Question("help")),
     ("hello", None),
     ("can I cancel my booking?", None),  # protected: for the verified side
     ("show my bookings", None),
@@ -53,8 +54,8 @@ CASES: list[tuple[str, public.Understood | None]] = [
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
-def test_understanding(text: str, expected: public.Understood | None) -> None:
-    assert public.understand(text, names=NAMES, today=MONDAY) == expected
+def test_understanding(text: str, expected: Question | None) -> None:
+    assert understand(text, names=NAMES, today=MONDAY).question == expected
 
 
 def test_a_day_without_a_year_is_the_next_one_and_a_past_29_february_is_none() -> None:

@@ -3,6 +3,7 @@ forms), and what the assistant understands from each (issue 6). Monday 23 Novemb
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 
 import pytest
@@ -76,7 +77,8 @@ CASES: list[tuple[str, Ask]] = [
 
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_message_is_understood(text: str, expected: Ask) -> None:
-    assert understand(text, names=NAMES, today=MONDAY) == expected
+    # The verified reading (the public one is test_public.py's).
+    assert replace(understand(text, names=NAMES, today=MONDAY), question=None) == expected
 
 
 def test_the_set_is_large_enough() -> None:
