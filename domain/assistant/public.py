@@ -17,7 +17,7 @@ from bizzly import clock
 from domain.assistant import texts, tools
 from domain.assistant.hooks import PUBLIC_WORDS, words
 from domain.assistant.messages import Reply
-from domain.assistant.moments import WEEKDAYS, read_when
+from domain.assistant.moments import WEEKDAYS, date_order, read_when
 from domain.assistant.understanding import Question, understand
 from domain.catalog.hours import format_time
 from domain.catalog.models import HelpArticle, Service
@@ -74,7 +74,11 @@ class CatalogueAnswerer:
         zone = ZoneInfo(tenant.timezone)
         today = clock.now().astimezone(zone).date()
         services = await tools.list_services(session)
-        understood = understand(text, names=[s.name for s in services], today=today).question
+        names = [s.name for s in services]
+        # The tenant's date order as after verification: a US customer's "7/3" is July 3 on both sides.
+        understood = understand(
+            text, names=names, today=today, order=date_order(tenant.default_region)
+        ).question
         if understood is None:
             return None
         if understood.topic in ("services", "prices"):

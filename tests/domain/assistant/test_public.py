@@ -172,6 +172,28 @@ async def test_an_impossible_date_is_questioned(chat: Chat) -> None:
     assert await chat.texts("haircut on 31/02?") == [public.BAD_DATE]
 
 
+async def test_a_stranger_reads_dates_in_the_businesss_order(chat: Chat) -> None:
+    # 7/3 is 3 July for a US business and 7 March for a British one, before verification as after it.
+    token = chat.owner.access_token
+    await set_hours(chat.gql, token)
+    await create_service(chat.gql, token, name="Haircut")
+    today = clock.now().astimezone(LONDON).date()
+
+    def next_day(month: int, day: int) -> date:
+        candidate = date(today.year, month, day)
+        return candidate if candidate >= today else date(today.year + 1, month, day)
+
+    def on(day: date) -> str:
+        return f"{day:%A} {day.day} {day:%B}"
+
+    (gb,) = await chat.texts("haircut 7/3")
+    assert on(next_day(3, 7)) in gb
+    done = await chat.gql.op("UpdateTenantSettings", {"input": {"defaultRegion": "US"}}, token=token)
+    assert done.data["updateTenantSettings"]["errors"] == []
+    (us,) = await chat.texts("haircut 7/3")
+    assert on(next_day(7, 3)) in us
+
+
 async def test_availability_without_a_service_lists_every_services_times(chat: Chat) -> None:
     # Not "Which service would you like?": a stranger's answer "haircut" would lose the day asked about.
     token = chat.owner.access_token
