@@ -1,5 +1,5 @@
 """One-time codes that prove a phone: the rules shared by the WhatsApp chat's verification
-(``domain/assistant/service.py``) and the website's phone confirmation (``domain/customers/phone_proof.py``).
+(``domain/assistant/codes.py``) and the website's phone confirmation (``domain/customers/phone_proof.py``).
 
 Six digits from ``secrets`` (OWASP ASVS 2.7.6: >= 20 bits), 10 minutes of life (ASVS 2.7.2), 3 wrong entries
 end a code, issuance limited per phone and per tenant in any rolling hour (the ``otp_per_*`` settings). Only
