@@ -214,6 +214,17 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
 
 
 @pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound (so nobody else takes it) but not listening."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@pytest.fixture
 def smtp_fake() -> Iterator[SmtpFake]:
     """A recording SMTP server on 127.0.0.1 (ephemeral port); point ``smtp_url`` at ``smtp_fake.url``."""
     with running_smtp_fake() as fake:

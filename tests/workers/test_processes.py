@@ -9,37 +9,25 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from bizzly.db.engine import Database
 from bizzly.outbox import OutboxStatus
 from tests.conftest import TEST_KEY
+from tests.support.services import AMQP_URL, REDIS_URL, url_reachable
 from tests.workers.conftest import add_row, count_effects, get_row, wait_until
 from tests.workers.kill_handlers import KILL_TOPIC
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("BIZZLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-AMQP_URL = os.environ.get("BIZZLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 LEASE_SECONDS = 5
 
 StartWorker = Callable[..., subprocess.Popen[bytes]]
-
-
-def _reachable(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -103,7 +91,7 @@ def stop_cleanly(proc: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture
 def redis_namespace(namespace: str) -> Iterator[str]:
-    if not _reachable(REDIS_URL):
+    if not url_reachable(REDIS_URL):
         pytest.skip(f"no Redis at {REDIS_URL} (set BIZZLY_TEST_REDIS_URL)")
     yield namespace
     import redis
@@ -117,7 +105,7 @@ def redis_namespace(namespace: str) -> Iterator[str]:
 
 @pytest.fixture
 def amqp_namespace(namespace: str) -> Iterator[str]:
-    if not _reachable(AMQP_URL):
+    if not url_reachable(AMQP_URL):
         pytest.skip(f"no RabbitMQ at {AMQP_URL} (set BIZZLY_TEST_AMQP_URL)")
     yield namespace
     import pika
