@@ -29,13 +29,22 @@ async def meta() -> AsyncIterator[MetaFake]:
         yield fake
 
 
-@pytest.fixture
-def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
+def whatsapp_settings(database_settings: dict[str, str], meta: MetaFake, **overrides: Any) -> Settings:
+    """Test settings with the platform's WhatsApp app pointed at the fake Graph API."""
     return make_settings(
         database_settings,
         whatsapp_graph_url=meta.url,
         whatsapp_app_secret=APP_SECRET,
         whatsapp_verify_token=VERIFY_TOKEN,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
+    return whatsapp_settings(
+        database_settings,
+        meta,
         outbound_allowed_hosts="127.0.0.1",  # the fake model (a tenant's URL may not reach 127.0.0.1 else)
     )
 
