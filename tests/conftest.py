@@ -152,6 +152,22 @@ def make_settings(database_settings: dict[str, str], **overrides: Any) -> Settin
     return Settings(**values)
 
 
+def process_env(database_settings: dict[str, str], *, broker_url: str, namespace: str) -> dict[str, str]:
+    """The environment of a ``bizzly`` child process (server, worker) on the test database, with its own
+    broker namespace: what ``make_settings`` is to a test's own code."""
+    return {
+        **os.environ,
+        "BIZZLY_ENV": "test",
+        "BIZZLY_SECRET_KEYS": TEST_KEY,
+        "BIZZLY_DATA_DIR": database_settings["data_dir"],
+        "BIZZLY_DATABASE_URL": database_settings["database_url"],
+        "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
+        "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
+        "BIZZLY_BROKER_URL": broker_url,
+        "BIZZLY_BROKER_NAMESPACE": namespace,
+    }
+
+
 @pytest.fixture
 def settings(database_settings: dict[str, str]) -> Settings:
     return make_settings(database_settings)

@@ -15,24 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.conftest import process_env
 from tests.support.services import REDIS_URL, free_port, url_reachable
 
 BIZZLY = str(Path(sys.executable).with_name("bizzly"))
 
 
 def _env(database_settings: dict[str, str], broker_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "BIZZLY_ENV": "test",
-        "BIZZLY_SECRET_KEYS": TEST_KEY,
-        "BIZZLY_DATA_DIR": database_settings["data_dir"],
-        "BIZZLY_DATABASE_URL": database_settings["database_url"],
-        "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
-        "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
-        "BIZZLY_BROKER_URL": broker_url,
-        "BIZZLY_BROKER_NAMESPACE": f"bizzlytest_{uuid.uuid4().hex[:8]}",
-    }
+    return process_env(
+        database_settings, broker_url=broker_url, namespace=f"bizzlytest_{uuid.uuid4().hex[:8]}"
+    )
 
 
 def _children(pid: int) -> set[int]:

@@ -19,7 +19,7 @@ import pytest
 
 from bizzly.db.engine import Database
 from bizzly.outbox import OutboxStatus
-from tests.conftest import TEST_KEY
+from tests.conftest import process_env
 from tests.support.services import AMQP_URL, REDIS_URL, url_reachable
 from tests.workers.conftest import add_row, count_effects, get_row, wait_until
 from tests.workers.kill_handlers import KILL_TOPIC
@@ -52,15 +52,7 @@ def start_worker(
 
     def start(broker_url: str, *command: str, **env: str) -> subprocess.Popen[bytes]:
         environment = {
-            **os.environ,
-            "BIZZLY_ENV": "test",
-            "BIZZLY_SECRET_KEYS": TEST_KEY,
-            "BIZZLY_DATA_DIR": database_settings["data_dir"],
-            "BIZZLY_DATABASE_URL": database_settings["database_url"],
-            "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
-            "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
-            "BIZZLY_BROKER_URL": broker_url,
-            "BIZZLY_BROKER_NAMESPACE": namespace,
+            **process_env(database_settings, broker_url=broker_url, namespace=namespace),
             "BIZZLY_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
             "BIZZLY_RELAY_INTERVAL_SECONDS": "0.2",
             "BIZZLY_TEST_MARKS": str(marks),

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from domain.assistant import texts
-from tests.conftest import TEST_DB, TEST_KEY, make_settings
+from tests.conftest import TEST_DB, make_settings, process_env
 from tests.fakes.meta import MetaFake, text_message
 from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake
 from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, Business, business
@@ -80,15 +80,7 @@ def worker(
         yield
         return
     env = {
-        **os.environ,
-        "BIZZLY_ENV": "test",
-        "BIZZLY_SECRET_KEYS": TEST_KEY,
-        "BIZZLY_DATA_DIR": database_settings["data_dir"],
-        "BIZZLY_DATABASE_URL": database_settings["database_url"],
-        "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
-        "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
-        "BIZZLY_BROKER_URL": REDIS_URL,
-        "BIZZLY_BROKER_NAMESPACE": namespace,
+        **process_env(database_settings, broker_url=REDIS_URL, namespace=namespace),
         "BIZZLY_RELAY_INTERVAL_SECONDS": "0.05",
         "BIZZLY_WHATSAPP_GRAPH_URL": meta.url,
         "BIZZLY_WHATSAPP_APP_SECRET": APP_SECRET,
