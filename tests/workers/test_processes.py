@@ -20,7 +20,7 @@ import pytest
 from bizzly.db.engine import Database
 from bizzly.outbox import OutboxStatus
 from tests.conftest import process_env
-from tests.support.services import AMQP_URL, REDIS_URL, url_reachable
+from tests.support.services import AMQP_URL, REDIS_URL, clear_redis_namespace, url_reachable
 from tests.workers.conftest import add_row, count_effects, get_row, wait_until
 from tests.workers.kill_handlers import KILL_TOPIC
 
@@ -86,13 +86,7 @@ def redis_namespace(namespace: str) -> Iterator[str]:
     if not url_reachable(REDIS_URL):
         pytest.skip(f"no Redis at {REDIS_URL} (set BIZZLY_TEST_REDIS_URL)")
     yield namespace
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    clear_redis_namespace(REDIS_URL, namespace)
 
 
 @pytest.fixture

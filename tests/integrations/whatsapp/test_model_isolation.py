@@ -24,16 +24,16 @@ import httpx
 import pytest
 
 from domain.assistant import texts
-from tests.conftest import TEST_DB, make_settings, process_env
+from tests.conftest import TEST_DB, process_env
 from tests.fakes.meta import MetaFake, text_message
 from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake
-from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, Business, business
+from tests.integrations.whatsapp.conftest import APP_SECRET, Business, business, whatsapp_settings
 from tests.support.customers import create_customer
 from tests.support.graphql import GraphQLClient
 from tests.support.scheduling import create_service, set_hours
+from tests.support.services import REDIS_URL, clear_redis_namespace
 
 ROOT = Path(__file__).resolve().parents[3]
-REDIS_URL = os.environ.get("BIZZLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The hung model's timeout: today's code holds a transaction (SQLite: the write lock) and a worker that
 # long for each message; the other tenant's bound below must stay well under it.
 MODEL_TIMEOUT = 5.0
@@ -55,9 +55,6 @@ def namespace() -> str:
 @pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake, namespace: str) -> Any:
     values: dict[str, Any] = {
-        "whatsapp_graph_url": meta.url,
-        "whatsapp_app_secret": APP_SECRET,
-        "whatsapp_verify_token": VERIFY_TOKEN,
         "assistant_model_timeout_seconds": MODEL_TIMEOUT,
         "assistant_model_concurrency": 1,
         "relay_interval_seconds": 0.05,
@@ -68,7 +65,7 @@ def settings(database_settings: dict[str, str], meta: MetaFake, namespace: str) 
         values |= {"broker_url": REDIS_URL, "broker_namespace": namespace}
     else:
         values |= {"embedded_workers": True}  # the embedded default: relay and worker inside the app
-    return make_settings(database_settings, **values)
+    return whatsapp_settings(database_settings, meta, **values)
 
 
 @pytest.fixture
@@ -105,13 +102,7 @@ def worker(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-            import redis
-
-            client = redis.Redis.from_url(REDIS_URL)
-            keys = list(client.scan_iter(match=f"{namespace}:*"))
-            if keys:
-                client.delete(*keys)
-            client.close()
+            clear_redis_namespace(REDIS_URL, namespace)
 
 
 async def _configure_model(gql: GraphQLClient, biz: Business, model: ModelFake) -> None:
