@@ -35,7 +35,7 @@ from bizzly.model_registry import import_all
 from bizzly.settings import Settings
 from tests.fakes.smtp import SmtpFake, running_smtp_fake
 from tests.support.graphql import GraphQLClient
-from tests.support.services import AMQP_URL, PostgresAddress, TestServices, url_reachable
+from tests.support.services import AMQP_URL, TestServices, pg_admin, url_reachable
 
 TEST_DB = os.environ.get("BIZZLY_TEST_DB", "sqlite")
 TEST_KEY = "test-key-" + "k" * 40
@@ -103,21 +103,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- database -----------------------------------------------------------------------------------------
 
 
-async def _pg_admin(pg: PostgresAddress, sql: str) -> None:
-    engine = make_engine(pg.url(pg.superuser, "postgres"), null_pool=True)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     data_dir = tmp_path_factory.mktemp("bizzly-data")
     if TEST_DB == "postgresql":
         pg = SERVICES.postgres()
         name = f"bizzly_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        asyncio.run(_pg_admin(pg, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(pg, f'CREATE DATABASE "{name}"'))
         values = {
             "data_dir": str(data_dir),
             "database_owner_url": pg.url(pg.superuser, name),
@@ -136,7 +128,7 @@ def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
     yield values
     if TEST_DB == "postgresql":
         name = values["database_owner_url"].rsplit("/", 1)[1]
-        asyncio.run(_pg_admin(SERVICES.postgres(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(SERVICES.postgres(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def make_settings(database_settings: dict[str, str], **overrides: Any) -> Settings:

@@ -213,6 +213,19 @@ class PostgresAddress:
         return f"postgresql+asyncpg://{auth}@{self.host}:{self.port}/{db}"
 
 
+async def pg_admin(pg: PostgresAddress, sql: str) -> None:
+    """One statement as the server's superuser, outside a transaction (``CREATE``/``DROP DATABASE``)."""
+    from sqlalchemy import text
+
+    from bizzly.db.engine import make_engine
+
+    engine = make_engine(pg.url(pg.superuser, "postgres"), null_pool=True)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
 class TestServices:
     """The session's PostgreSQL and Redis: the configured ones when they answer, else private ones started
     on first use and stopped by ``close``."""
