@@ -15,6 +15,7 @@ from bizzly.db.engine import Database, MaintenanceUse
 from bizzly.settings import Settings
 from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake, running_meta_fake
+from tests.fakes.model import ModelFake, running_model_fake
 from tests.support.accounts import SignedUp, _services, sign_up, tenant_uuid
 from tests.support.graphql import GraphQLClient
 
@@ -26,6 +27,13 @@ _ids = itertools.count(1000)
 @pytest.fixture
 async def meta() -> AsyncIterator[MetaFake]:
     async with running_meta_fake() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[ModelFake]:
+    """The fake OpenAI-compatible model a tenant's assistant is pointed at (tests/fakes/model.py)."""
+    async with running_model_fake() as fake:
         yield fake
 
 

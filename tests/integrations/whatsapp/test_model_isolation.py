@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import pytest
 from domain.assistant import texts
 from tests.conftest import TEST_DB, process_env
 from tests.fakes.meta import MetaFake, text_message
-from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake
+from tests.fakes.model import API_KEY, Answer, ModelFake
 from tests.integrations.whatsapp.conftest import APP_SECRET, Business, business, whatsapp_settings
 from tests.support.customers import create_customer
 from tests.support.graphql import GraphQLClient
@@ -39,12 +39,6 @@ ROOT = Path(__file__).resolve().parents[3]
 MODEL_TIMEOUT = 5.0
 FREE_TEXT = "got anything to make me look sharp for a wedding"
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ModelFake]:
-    async with running_model_fake() as fake:
-        yield fake
 
 
 @pytest.fixture

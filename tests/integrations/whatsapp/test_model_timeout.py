@@ -4,7 +4,6 @@ answer or none at all gets the assistant's deterministic help, not a wait."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from bizzly.settings import Settings
 from domain.assistant import dialogue
 from tests.fakes.meta import MetaFake
-from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake, tool_call
+from tests.fakes.model import API_KEY, Answer, ModelFake, tool_call
 from tests.integrations.whatsapp.conftest import Business, business, whatsapp_settings
 from tests.integrations.whatsapp.test_verification_e2e import Chat, code_in
 from tests.support.customers import create_customer
@@ -30,12 +29,6 @@ def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
         assistant_model_timeout_seconds=TIMEOUT,
         outbound_allowed_hosts="127.0.0.1",  # the fake model (a tenant's URL may not reach 127.0.0.1 else)
     )
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ModelFake]:
-    async with running_model_fake() as fake:
-        yield fake
 
 
 @pytest.fixture
