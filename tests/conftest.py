@@ -222,6 +222,12 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
 
 
 @pytest.fixture
+def namespace() -> str:
+    """A broker namespace (Redis keys, queue names) of this test's own, for a ``bizzly`` child process."""
+    return f"bizzlytest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port that refuses connections: bound (so nobody else takes it) but not listening."""
     sock = socket.socket()

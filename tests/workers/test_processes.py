@@ -31,11 +31,6 @@ StartWorker = Callable[..., subprocess.Popen[bytes]]
 
 
 @pytest.fixture
-def namespace() -> str:
-    return f"bizzlytest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
 def marks(tmp_path: Path) -> Path:
     path = tmp_path / "marks"
     path.mkdir()

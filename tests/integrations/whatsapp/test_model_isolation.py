@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,11 +37,6 @@ ROOT = Path(__file__).resolve().parents[3]
 MODEL_TIMEOUT = 5.0
 FREE_TEXT = "got anything to make me look sharp for a wedding"
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"bizzlytest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
