@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -204,6 +206,38 @@ async def admin_sql(sql: str) -> None:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(sql))
     await engine.dispose()
+
+
+async def create_scratch(name: str, *, prefix: str = "bizzly-bench-") -> Path:
+    """A new scratch database ``name`` and a new data folder (returned); undo with :func:`drop_scratch`."""
+    await admin_sql(f'CREATE DATABASE "{name}"')
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+async def drop_scratch(name: str, data_dir: Path) -> None:
+    await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+class StatementCounter:
+    """The SQL statements a ``Database`` sends through either of its engines, counted as they go."""
+
+    def __init__(self, db: Any) -> None:
+        from sqlalchemy import event
+
+        self.count = 0
+        for engine in {db.app_engine, db.maintenance_engine}:
+            event.listen(engine.sync_engine, "before_cursor_execute", self._one)
+
+    def _one(self, *_: object) -> None:
+        self.count += 1
+
+
+async def print_profile(profiler: Any, html: str | None) -> None:
+    """A pyinstrument profile's text tree on stdout, and its HTML page at ``html`` when given."""
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+    if html:
+        await asyncio.to_thread(Path(html).write_text, profiler.output_html())
 
 
 def pg_version() -> str:

@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,27 +26,21 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import harness  # noqa: E402
-from bench.webhook_ingest import _sign, seed, server_env, webhook  # noqa: E402
+from bench.webhook_ingest import post_signed, seed_with_fake, server_env  # noqa: E402
 
 
 async def main(args: argparse.Namespace) -> None:
     from pyinstrument import Profiler
-    from sqlalchemy import event
 
     from tests.fakes.meta import running_meta_fake
 
     name = f"bizzly_bench_proc_{os.getpid()}"
-    await harness.admin_sql(f'CREATE DATABASE "{name}"')
-    data_dir = Path(tempfile.mkdtemp(prefix="bizzly-bench-"))
+    data_dir = await harness.create_scratch(name)
     env = server_env(name, data_dir, broker="redis://127.0.0.1:6379/0", namespace=f"proc{os.getpid()}")
     env["BIZZLY_LOG_LEVEL"] = "WARNING"
     try:
         async with running_meta_fake() as meta:
-            env["BIZZLY_WHATSAPP_GRAPH_URL"] = meta.url
-            harness.migrate(env)
-            numbers = await seed(env, meta.url)
-            for number in numbers:
-                meta.add_number(number, token=f"token-{number}", waba_id=f"9{number}")
+            numbers = await seed_with_fake(env, meta)
             os.environ.update(env)
             from bizzly.app import create_app
             from bizzly.db.engine import MaintenanceUse
@@ -65,20 +56,11 @@ async def main(args: argparse.Namespace) -> None:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 for _ in range(args.messages):
-                    raw = webhook(random.choice(numbers))
-                    headers = {"content-type": "application/json", "x-hub-signature-256": _sign(raw)}
-                    assert (await client.post("/webhooks/whatsapp", content=raw, headers=headers)).is_success
+                    assert (await post_signed(client, numbers)).is_success
             await app.state.services.db.dispose()
             import_handlers()
             res = Resources.build(settings, build_mailer(settings))
-            statements = 0
-
-            def count(*_: object) -> None:
-                nonlocal statements
-                statements += 1
-
-            for engine in {res.db.app_engine, res.db.maintenance_engine}:
-                event.listen(engine.sync_engine, "before_cursor_execute", count)
+            statements = harness.StatementCounter(res.db)
             rows = 0
             profiler = Profiler(interval=0.0005, async_mode="enabled")
             began = time.perf_counter()
@@ -99,14 +81,12 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"{args.messages} messages answered ({replies} replies at the Graph API) in {took:.2f} s: "
             f"{args.messages / took:.0f} messages/s on one event loop; {rows / args.messages:.1f} outbox "
-            f"rows and {statements / args.messages:.0f} database statements a message (BEGIN/COMMIT counted)"
+            f"rows and {statements.count / args.messages:.0f} database statements a message "
+            "(BEGIN/COMMIT counted)"
         )
-        print(profiler.output_text(unicode=False, color=False, show_all=False))
-        if args.html:
-            await asyncio.to_thread(Path(args.html).write_text, profiler.output_html())
+        await harness.print_profile(profiler, args.html)
     finally:
-        await harness.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await harness.drop_scratch(name, data_dir)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,16 +23,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import harness  # noqa: E402
-from bench.webhook_ingest import _sign, seed, server_env, webhook  # noqa: E402
+from bench.webhook_ingest import post_signed, seed, server_env  # noqa: E402
 
 
 async def main(args: argparse.Namespace) -> None:
     from pyinstrument import Profiler
-    from sqlalchemy import event
 
     name = f"bizzly_bench_prof_{os.getpid()}"
-    await harness.admin_sql(f'CREATE DATABASE "{name}"')
-    data_dir = Path(tempfile.mkdtemp(prefix="bizzly-bench-"))
+    data_dir = await harness.create_scratch(name)
     env = server_env(name, data_dir, broker="redis://127.0.0.1:6379/0", namespace=f"prof{os.getpid()}")
     env["BIZZLY_LOG_LEVEL"] = "WARNING"
     try:
@@ -48,26 +43,17 @@ async def main(args: argparse.Namespace) -> None:
         get_settings.cache_clear()
         app = create_app()
         services = app.state.services
-        statements = 0
-
-        def count(*_: object) -> None:
-            nonlocal statements
-            statements += 1
-
-        for engine in {services.db.app_engine, services.db.maintenance_engine}:
-            event.listen(engine.sync_engine, "before_cursor_execute", count)
+        statements = harness.StatementCounter(services.db)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
             async def send(n: int) -> None:
                 for _ in range(n):
-                    raw = webhook(random.choice(numbers))
-                    headers = {"content-type": "application/json", "x-hub-signature-256": _sign(raw)}
-                    response = await client.post("/webhooks/whatsapp", content=raw, headers=headers)
+                    response = await post_signed(client, numbers)
                     assert response.status_code == 200, response.text
 
             await send(200)  # warm: the route cache, the pool, prepared statements
-            statements = 0
+            statements.count = 0
             profiler = Profiler(interval=0.0005, async_mode="enabled")
             began = time.perf_counter()
             profiler.start()
@@ -77,14 +63,11 @@ async def main(args: argparse.Namespace) -> None:
         await services.db.dispose()
         print(
             f"{args.requests} webhooks in {took:.2f} s: {took / args.requests * 1000:.2f} ms each, "
-            f"{statements / args.requests:.1f} database statements each (BEGIN/COMMIT not counted)"
+            f"{statements.count / args.requests:.1f} database statements each (BEGIN/COMMIT not counted)"
         )
-        print(profiler.output_text(unicode=False, color=False, show_all=False))
-        if args.html:
-            await asyncio.to_thread(Path(args.html).write_text, profiler.output_html())
+        await harness.print_profile(profiler, args.html)
     finally:
-        await harness.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await harness.drop_scratch(name, data_dir)
 
 
 if __name__ == "__main__":

@@ -23,10 +23,8 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import harness  # noqa: E402
-from bench.webhook_ingest import _sign, seed, server_env, stored_count, webhook  # noqa: E402
+from bench.webhook_ingest import _sign, seed_with_fake, server_env, stored_count, webhook  # noqa: E402
 
 VIEWER = "query { viewer { user { id } tenant { id slug } role } }"
 BOOKINGS = "query { bookings(first: 20) { edges { node { id startsAt status } } } }"
@@ -86,8 +84,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     from tests.fakes.meta import running_meta_fake
 
     name = f"bizzly_soak_{os.getpid()}"
-    await harness.admin_sql(f'CREATE DATABASE "{name}"')
-    data_dir = Path(tempfile.mkdtemp(prefix="bizzly-soak-"))
+    data_dir = await harness.create_scratch(name, prefix="bizzly-soak-")
     env = server_env(name, data_dir, broker=args.broker, namespace=f"soak{os.getpid()}", log_level="WARNING")
     server: harness.Server | None = None
     workers: list[subprocess.Popen[bytes]] = []
@@ -96,11 +93,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     acked = 0
     try:
         async with running_meta_fake() as meta:
-            env["BIZZLY_WHATSAPP_GRAPH_URL"] = meta.url
-            harness.migrate(env)
-            numbers = await seed(env, meta.url)
-            for number in numbers:
-                meta.add_number(number, token=f"token-{number}", waba_id=f"9{number}")
+            numbers = await seed_with_fake(env, meta)
             server = harness.Server(env, data_dir / "server.log")
             server.start()
             for i in range(args.workers):
@@ -187,8 +180,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             server.stop()
         for w in workers:
             harness.stop_process(w)
-        await harness.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await harness.drop_scratch(name, data_dir)
     return report(args, kinds, samples, acked, stored, backlog_at_end, backlog, alive)
 
 

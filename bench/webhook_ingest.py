@@ -30,15 +30,14 @@ import json
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -46,6 +45,11 @@ sys.path.insert(0, str(REPO))
 from bench import harness, wrk  # noqa: E402
 from bench.harness import BARE_PATH  # noqa: E402
 from bench.results import record  # noqa: E402
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tests.fakes.meta import MetaFake
 
 START = "<!-- bench/webhook_ingest.py: start -->"
 END = "<!-- bench/webhook_ingest.py: end -->"
@@ -137,6 +141,17 @@ async def stored_count(env: dict[str, str]) -> int:
     return count
 
 
+async def seed_with_fake(env: dict[str, str], meta: MetaFake) -> list[str]:
+    """Point ``env`` at the fake Graph API, migrate the scratch database and seed it; the fake then knows
+    every business's number and token."""
+    env["BIZZLY_WHATSAPP_GRAPH_URL"] = meta.url
+    harness.migrate(env)
+    numbers = await seed(env, meta.url)
+    for number in numbers:
+        meta.add_number(number, token=f"token-{number}", waba_id=f"9{number}")
+    return numbers
+
+
 # --- the load ---------------------------------------------------------------------------------------
 
 
@@ -196,6 +211,13 @@ def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
 
 def _line(kind: str, r: wrk.WrkRound) -> str:
     return f"{kind:8} {r.rps:8.0f}/s p50 {r.p50_ms:6.1f} ms p99 {r.p99_ms:6.1f} ms errors {r.errors}"
+
+
+async def post_signed(client: httpx.AsyncClient, numbers: list[str]) -> httpx.Response:
+    """One signed webhook to a random business's number, posted through ``client`` (in-process benches)."""
+    raw = webhook(random.choice(numbers))
+    headers = {"content-type": "application/json", "x-hub-signature-256": _sign(raw)}
+    return await client.post("/webhooks/whatsapp", content=raw, headers=headers)
 
 
 def signed_bodies(numbers: list[str]) -> Callable[[int], Iterator[tuple[str, bytes]]]:
@@ -268,8 +290,7 @@ async def main(args: argparse.Namespace) -> None:
 
     wrk.ensure_wrk()
     name = f"bizzly_bench_{os.getpid()}"
-    await harness.admin_sql(f'CREATE DATABASE "{name}"')
-    data_dir = Path(tempfile.mkdtemp(prefix="bizzly-bench-"))
+    data_dir = await harness.create_scratch(name)
     env = server_env(name, data_dir, broker=args.broker, namespace=f"bench{os.getpid()}")
     processes: list[subprocess.Popen[bytes]] = []
     workers: list[subprocess.Popen[bytes]] = []
@@ -278,11 +299,7 @@ async def main(args: argparse.Namespace) -> None:
     usage: dict[int, tuple[float, float]] = {}
     try:
         async with running_meta_fake() as meta:
-            env["BIZZLY_WHATSAPP_GRAPH_URL"] = meta.url
-            harness.migrate(env)
-            numbers = await seed(env, meta.url)
-            for number in numbers:
-                meta.add_number(number, token=f"token-{number}", waba_id=f"9{number}")
+            numbers = await seed_with_fake(env, meta)
             servers = {
                 "one": harness.Server(env, data_dir / "server1.log"),
                 "many": harness.Server(env, data_dir / "serverN.log", workers=args.processes),
@@ -342,8 +359,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         for process in processes + workers:
             harness.stop_process(process)
-        await harness.admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        shutil.rmtree(data_dir, ignore_errors=True)
+        await harness.drop_scratch(name, data_dir)
     best = {k: max(v, key=lambda r: r.rps) for k, v in rounds.items()}
     hook, bare, one, many = best["webhook"], best["bare"], best["one"], best["many"]
     ratio = hook.rps / bare.rps if bare.rps else 0.0

@@ -35,7 +35,7 @@ from bizzly.model_registry import import_all
 from bizzly.settings import Settings
 from tests.fakes.smtp import SmtpFake, running_smtp_fake
 from tests.support.graphql import GraphQLClient
-from tests.support.services import AMQP_URL, PostgresAddress, TestServices, url_reachable
+from tests.support.services import AMQP_URL, TestServices, pg_admin, url_reachable
 
 TEST_DB = os.environ.get("BIZZLY_TEST_DB", "sqlite")
 TEST_KEY = "test-key-" + "k" * 40
@@ -103,21 +103,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- database -----------------------------------------------------------------------------------------
 
 
-async def _pg_admin(pg: PostgresAddress, sql: str) -> None:
-    engine = make_engine(pg.url(pg.superuser, "postgres"), null_pool=True)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(sql))
-    await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     data_dir = tmp_path_factory.mktemp("bizzly-data")
     if TEST_DB == "postgresql":
         pg = SERVICES.postgres()
         name = f"bizzly_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        asyncio.run(_pg_admin(pg, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(pg, f'CREATE DATABASE "{name}"'))
         values = {
             "data_dir": str(data_dir),
             "database_owner_url": pg.url(pg.superuser, name),
@@ -136,7 +128,7 @@ def database_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
     yield values
     if TEST_DB == "postgresql":
         name = values["database_owner_url"].rsplit("/", 1)[1]
-        asyncio.run(_pg_admin(SERVICES.postgres(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(SERVICES.postgres(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def make_settings(database_settings: dict[str, str], **overrides: Any) -> Settings:
@@ -150,6 +142,22 @@ def make_settings(database_settings: dict[str, str], **overrides: Any) -> Settin
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def process_env(database_settings: dict[str, str], *, broker_url: str, namespace: str) -> dict[str, str]:
+    """The environment of a ``bizzly`` child process (server, worker) on the test database, with its own
+    broker namespace: what ``make_settings`` is to a test's own code."""
+    return {
+        **os.environ,
+        "BIZZLY_ENV": "test",
+        "BIZZLY_SECRET_KEYS": TEST_KEY,
+        "BIZZLY_DATA_DIR": database_settings["data_dir"],
+        "BIZZLY_DATABASE_URL": database_settings["database_url"],
+        "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
+        "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
+        "BIZZLY_BROKER_URL": broker_url,
+        "BIZZLY_BROKER_NAMESPACE": namespace,
+    }
 
 
 @pytest.fixture
@@ -211,6 +219,23 @@ async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def gql(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A broker namespace (Redis keys, queue names) of this test's own, for a ``bizzly`` child process."""
+    return f"bizzlytest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound (so nobody else takes it) but not listening."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
 
 
 @pytest.fixture

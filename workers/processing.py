@@ -120,12 +120,8 @@ def _prepare(res: Resources, row: OutboxRow) -> _Run:
     return run
 
 
-def _context(
-    res: Resources, session: AsyncSession, tenant_id: uuid.UUID, run: _Run, prepared: Any = None
-) -> TaskContext:
-    return TaskContext(
-        session=session,
-        prepared=prepared,
+def _work_context(res: Resources, tenant_id: uuid.UUID, run: _Run) -> WorkContext:
+    return WorkContext(
         tenant_id=tenant_id,
         row_id=run.row_id,
         attempt=run.attempts,
@@ -135,6 +131,13 @@ def _context(
         mailer=res.mailer,
         state=res.state,
     )
+
+
+def _context(
+    res: Resources, session: AsyncSession, tenant_id: uuid.UUID, run: _Run, prepared: Any = None
+) -> TaskContext:
+    # A handler's context is its preparer's plus the session (``vars``: the same objects, ``state`` shared).
+    return TaskContext(**vars(_work_context(res, tenant_id, run)), session=session, prepared=prepared)
 
 
 _UNPREPARED = object()
@@ -149,16 +152,7 @@ async def _prepare_outside(res: Resources, tenant_id: uuid.UUID, run: _Run) -> A
     preparer = get_outbox_preparer(run.topic)
     if preparer is None or run.dead is not None:
         return None
-    ctx = WorkContext(
-        tenant_id=tenant_id,
-        row_id=run.row_id,
-        attempt=run.attempts,
-        settings=res.settings,
-        keys=res.keys,
-        db=res.db,
-        mailer=res.mailer,
-        state=res.state,
-    )
+    ctx = _work_context(res, tenant_id, run)
     try:
         return await preparer(ctx, run.data)
     except Exception:  # the handler then runs with nothing prepared

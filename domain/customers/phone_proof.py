@@ -34,6 +34,7 @@ from domain.connections.service import config_of, live_connection
 from domain.conversations import service as conversations
 from domain.customers.models import Customer, PhoneCode, PhoneProof
 from domain.customers.repository import Customers, PhoneCodes
+from domain.customers.service import customer_actor, record_by_customer
 from domain.identity.codes import (
     CODE_TTL,
     MAX_ATTEMPTS,
@@ -57,10 +58,6 @@ CHANNEL = "whatsapp"
 class CodeSent:
     phone_masked: str
     expires_at: datetime
-
-
-def _actor(customer_id: uuid.UUID) -> str:
-    return f"customer:{customer_id}"
 
 
 def _material(customer: Customer, phone: str, code: str) -> str:
@@ -167,13 +164,7 @@ async def request_phone_code(
         conversation=conversation,
         reply=conversations.Reply(template=conversations.Template(name=template, code=code)),
     )
-    record(
-        session,
-        actor=_actor(customer.id),
-        action="customer.phone_code_sent",
-        subject_type="Customer",
-        subject_id=customer.id,
-    )
+    record_by_customer(session, customer_id=customer.id, action="customer.phone_code_sent")
     await session.flush()
     return CodeSent(phone_masked=mask_phone(phone), expires_at=now + CODE_TTL)
 
@@ -217,7 +208,7 @@ async def confirm_phone_code(
             error=DomainError(ErrorCode.WRONG_CODE, f"That code is not right. {tries} left.", field="code")
         )
     latest.used_at = now
-    _prove(customer, PhoneProof.WEBSITE, session=session, actor=_actor(customer.id))
+    _prove(customer, PhoneProof.WEBSITE, session=session, actor=customer_actor(customer.id))
     await session.flush()
     return Outcome(value=customer)
 

@@ -50,6 +50,17 @@ def customer_actor(customer_id: uuid.UUID) -> str:
     return f"customer:{customer_id}"
 
 
+def record_by_customer(session: AsyncSession, *, customer_id: uuid.UUID, action: str) -> None:
+    """Audit what a customer did to their own account (the same customer is actor and subject)."""
+    record(
+        session,
+        actor=customer_actor(customer_id),
+        action=action,
+        subject_type="Customer",
+        subject_id=customer_id,
+    )
+
+
 # --- input rules ----------------------------------------------------------------------------------------
 
 
@@ -444,13 +455,7 @@ async def customer_log_in(
         kind=SubjectKind.CUSTOMER,
         subject_id=customer.id,
     )
-    record(
-        session,
-        actor=customer_actor(customer.id),
-        action="customer.logged_in",
-        subject_type="Customer",
-        subject_id=customer.id,
-    )
+    record_by_customer(session, customer_id=customer.id, action="customer.logged_in")
     return Outcome(value=CustomerAuth(customer=customer, tokens=issued), delay=checked.delay)
 
 
@@ -529,11 +534,5 @@ async def reset_password(
         tenant_id=customer.tenant_id,
         reason="password-reset",
     )
-    record(
-        session,
-        actor=customer_actor(customer.id),
-        action="customer.password_reset",
-        subject_type="Customer",
-        subject_id=customer.id,
-    )
+    record_by_customer(session, customer_id=customer.id, action="customer.password_reset")
     await session.flush()

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,17 +27,6 @@ SLICE = [
 ]
 
 pytestmark = pytest.mark.postgres_only  # once per `make test`: in the PostgreSQL session
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port bound (so nobody takes it) and not listening: "no service here"."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 def _git(*args: str, cwd: Path) -> str:

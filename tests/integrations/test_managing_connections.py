@@ -15,10 +15,9 @@ from bizzly.settings import Settings
 from domain.connections.models import ProviderConnection
 from domain.connections.wording import owner_error
 from domain.conversations.models import Message
-from tests.conftest import make_settings
 from tests.fakes.ga import GaFake, running_ga_fake
 from tests.fakes.meta import MetaFake, text_message
-from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, connect, meta, new_number_id
+from tests.integrations.whatsapp.conftest import APP_SECRET, connect, meta, new_number_id, whatsapp_settings
 from tests.support.accounts import SignedUp, _services, sign_up
 from tests.support.graphql import GraphQLClient
 from tests.support.outbox import drain_outbox
@@ -34,13 +33,7 @@ async def ga() -> Any:
 
 @pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake, ga: GaFake) -> Settings:
-    return make_settings(
-        database_settings,
-        whatsapp_graph_url=meta.url,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
-        ga_url=ga.url,
-    )
+    return whatsapp_settings(database_settings, meta, ga_url=ga.url)
 
 
 async def listed(gql: GraphQLClient, owner: SignedUp) -> dict[str, dict[str, Any]]:

@@ -5,51 +5,26 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.conftest import process_env
+from tests.support.services import REDIS_URL, free_port, url_reachable
 
 BIZZLY = str(Path(sys.executable).with_name("bizzly"))
-REDIS_URL = os.environ.get("BIZZLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _redis_up() -> bool:
-    parts = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _env(database_settings: dict[str, str], broker_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "BIZZLY_ENV": "test",
-        "BIZZLY_SECRET_KEYS": TEST_KEY,
-        "BIZZLY_DATA_DIR": database_settings["data_dir"],
-        "BIZZLY_DATABASE_URL": database_settings["database_url"],
-        "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
-        "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
-        "BIZZLY_BROKER_URL": broker_url,
-        "BIZZLY_BROKER_NAMESPACE": f"bizzlytest_{uuid.uuid4().hex[:8]}",
-    }
+    return process_env(
+        database_settings, broker_url=broker_url, namespace=f"bizzlytest_{uuid.uuid4().hex[:8]}"
+    )
 
 
 def _children(pid: int) -> set[int]:
@@ -92,9 +67,9 @@ Served = tuple[subprocess.Popen[bytes], str]
 
 @pytest.fixture
 def server(database_settings: dict[str, str], tmp_path: Path) -> Iterator[Served]:
-    if not _redis_up():
+    if not url_reachable(REDIS_URL):
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
         [BIZZLY, "serve", "--port", str(port), "--workers", "2"],
@@ -135,7 +110,7 @@ def test_more_than_one_process_is_refused_on_the_embedded_broker(
     database_settings: dict[str, str],
 ) -> None:
     done = subprocess.run(
-        [BIZZLY, "serve", "--port", str(_free_port()), "--workers", "2"],
+        [BIZZLY, "serve", "--port", str(free_port()), "--workers", "2"],
         env=_env(database_settings, "memory://"),
         capture_output=True,
         text=True,

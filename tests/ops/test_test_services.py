@@ -4,8 +4,6 @@ starts a private PostgreSQL and Redis from the wheels, uses them, and leaves not
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -14,16 +12,6 @@ import redis
 
 from tests.support import services
 from tests.support.services import PrivateRedis, TestServices, reachable
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 def test_a_private_redis_when_none_answers_and_none_left_after(

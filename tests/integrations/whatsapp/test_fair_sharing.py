@@ -13,14 +13,13 @@ import httpx
 import pytest
 
 from bizzly.settings import Settings
-from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake, text_message
 from tests.integrations.whatsapp.conftest import (
     APP_SECRET,
-    VERIFY_TOKEN,
     business,
     connect,
     new_number_id,
+    whatsapp_settings,
 )
 from tests.support.accounts import sign_up
 from tests.support.graphql import GraphQLClient
@@ -32,11 +31,9 @@ ALERT_PAST = 10
 @pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
     # The embedded default: relay, scheduler and two worker threads inside the server, as `bizzly serve`.
-    return make_settings(
+    return whatsapp_settings(
         database_settings,
-        whatsapp_graph_url=meta.url,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
+        meta,
         embedded_workers=True,
         relay_interval_seconds=0.05,
         inbox_backlog_alert=ALERT_PAST,

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +22,16 @@ import httpx
 import pytest
 
 from domain.assistant import texts
-from tests.conftest import TEST_DB, TEST_KEY, make_settings
+from tests.conftest import TEST_DB, process_env
 from tests.fakes.meta import MetaFake, text_message
-from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake
-from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, Business, business
+from tests.fakes.model import API_KEY, Answer, ModelFake
+from tests.integrations.whatsapp.conftest import APP_SECRET, Business, business, whatsapp_settings
 from tests.support.customers import create_customer
 from tests.support.graphql import GraphQLClient
 from tests.support.scheduling import create_service, set_hours
+from tests.support.services import REDIS_URL, clear_redis_namespace
 
 ROOT = Path(__file__).resolve().parents[3]
-REDIS_URL = os.environ.get("BIZZLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # The hung model's timeout: today's code holds a transaction (SQLite: the write lock) and a worker that
 # long for each message; the other tenant's bound below must stay well under it.
 MODEL_TIMEOUT = 5.0
@@ -42,22 +40,8 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture
-async def model() -> AsyncIterator[ModelFake]:
-    async with running_model_fake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"bizzlytest_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake, namespace: str) -> Any:
     values: dict[str, Any] = {
-        "whatsapp_graph_url": meta.url,
-        "whatsapp_app_secret": APP_SECRET,
-        "whatsapp_verify_token": VERIFY_TOKEN,
         "assistant_model_timeout_seconds": MODEL_TIMEOUT,
         "assistant_model_concurrency": 1,
         "relay_interval_seconds": 0.05,
@@ -68,7 +52,7 @@ def settings(database_settings: dict[str, str], meta: MetaFake, namespace: str) 
         values |= {"broker_url": REDIS_URL, "broker_namespace": namespace}
     else:
         values |= {"embedded_workers": True}  # the embedded default: relay and worker inside the app
-    return make_settings(database_settings, **values)
+    return whatsapp_settings(database_settings, meta, **values)
 
 
 @pytest.fixture
@@ -80,15 +64,7 @@ def worker(
         yield
         return
     env = {
-        **os.environ,
-        "BIZZLY_ENV": "test",
-        "BIZZLY_SECRET_KEYS": TEST_KEY,
-        "BIZZLY_DATA_DIR": database_settings["data_dir"],
-        "BIZZLY_DATABASE_URL": database_settings["database_url"],
-        "BIZZLY_DATABASE_OWNER_URL": database_settings["database_owner_url"],
-        "BIZZLY_MAINTENANCE_DATABASE_URL": database_settings["maintenance_database_url"],
-        "BIZZLY_BROKER_URL": REDIS_URL,
-        "BIZZLY_BROKER_NAMESPACE": namespace,
+        **process_env(database_settings, broker_url=REDIS_URL, namespace=namespace),
         "BIZZLY_RELAY_INTERVAL_SECONDS": "0.05",
         "BIZZLY_WHATSAPP_GRAPH_URL": meta.url,
         "BIZZLY_WHATSAPP_APP_SECRET": APP_SECRET,
@@ -113,13 +89,7 @@ def worker(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-            import redis
-
-            client = redis.Redis.from_url(REDIS_URL)
-            keys = list(client.scan_iter(match=f"{namespace}:*"))
-            if keys:
-                client.delete(*keys)
-            client.close()
+            clear_redis_namespace(REDIS_URL, namespace)
 
 
 async def _configure_model(gql: GraphQLClient, biz: Business, model: ModelFake) -> None:

@@ -4,17 +4,15 @@ answer or none at all gets the assistant's deterministic help, not a wait."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from bizzly.settings import Settings
 from domain.assistant import dialogue
-from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake
-from tests.fakes.model import API_KEY, Answer, ModelFake, running_model_fake, tool_call
-from tests.integrations.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN, Business, business
+from tests.fakes.model import API_KEY, Answer, ModelFake, tool_call
+from tests.integrations.whatsapp.conftest import Business, business, whatsapp_settings
 from tests.integrations.whatsapp.test_verification_e2e import Chat, code_in
 from tests.support.customers import create_customer
 from tests.support.graphql import GraphQLClient
@@ -25,20 +23,12 @@ TIMEOUT = 0.5
 
 @pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
-    return make_settings(
+    return whatsapp_settings(
         database_settings,
-        whatsapp_graph_url=meta.url,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
+        meta,
         assistant_model_timeout_seconds=TIMEOUT,
         outbound_allowed_hosts="127.0.0.1",  # the fake model (a tenant's URL may not reach 127.0.0.1 else)
     )
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ModelFake]:
-    async with running_model_fake() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from tests.integrations.whatsapp.test_assistant_model import (  # noqa: F401 - f
     _verify,
     biz,
     chat,
-    model,
 )
 from tests.integrations.whatsapp.test_verification_e2e import Chat
 from tests.support.customers import tenant_session
@@ -26,7 +25,7 @@ async def test_a_stored_inside_url_is_refused_when_a_message_would_reach_it(
     gql: GraphQLClient,
     biz: Business,  # noqa: F811 - the fixtures imported above
     chat: Chat,  # noqa: F811
-    model: ModelFake,  # noqa: F811
+    model: ModelFake,
 ) -> None:
     await _sarah_and_toms_booking(gql, biz)
     await _verify(chat)

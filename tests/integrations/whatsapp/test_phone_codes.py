@@ -20,15 +20,8 @@ from bizzly.settings import Settings
 from domain.conversations.models import Message
 from domain.customers.models import Customer, PhoneCode
 from domain.privacy.audit import AuditEntry
-from tests.conftest import make_settings
 from tests.fakes.meta import MetaFake
-from tests.integrations.whatsapp.conftest import (
-    APP_SECRET,
-    VERIFY_TOKEN,
-    connect,
-    database,
-    rows,
-)
+from tests.integrations.whatsapp.conftest import connect, database, rows, whatsapp_settings
 from tests.support.accounts import DEFAULT_PASSWORD, SignedUp, _services, sign_up
 from tests.support.customers import register
 from tests.support.graphql import GraphQLClient, Result
@@ -54,14 +47,7 @@ ME = "query Me { me { id phone phoneProven } }"
 @pytest.fixture
 def settings(database_settings: dict[str, str], meta: MetaFake) -> Settings:
     # Small send limits so the tests reach them: 3 codes per phone (and per account), 5 per business.
-    return make_settings(
-        database_settings,
-        whatsapp_graph_url=meta.url,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
-        otp_per_phone_per_hour=3,
-        otp_per_tenant_per_hour=5,
-    )
+    return whatsapp_settings(database_settings, meta, otp_per_phone_per_hour=3, otp_per_tenant_per_hour=5)
 
 
 async def shop(
