@@ -15,7 +15,10 @@ from bizzly.app import create_app
 from bizzly.metrics import OUTBOX_PROCESSED
 from bizzly.settings import Settings
 from tests.conftest import make_settings
-from tests.support.services import AMQP_URL, REDIS_URL
+from tests.support.services import AMQP_URL, redis_url_in_use
+
+# The Redis this session uses (a private one where the configured one does not answer).
+REDIS_URL = redis_url_in_use()
 
 
 @pytest.fixture

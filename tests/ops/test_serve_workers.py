@@ -16,7 +16,10 @@ import httpx
 import pytest
 
 from tests.conftest import process_env
-from tests.support.services import REDIS_URL, free_port, url_reachable
+from tests.support.services import free_port, redis_url_in_use, url_reachable
+
+# The Redis this session uses (a private one where the configured one does not answer).
+REDIS_URL = redis_url_in_use()
 
 BIZZLY = str(Path(sys.executable).with_name("bizzly"))
 

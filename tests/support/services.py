@@ -35,6 +35,15 @@ PG_PORT = int(os.environ.get("BIZZLY_TEST_PG_PORT", "5432"))
 PG_SUPERUSER = os.environ.get("BIZZLY_TEST_PG_SUPERUSER", "postgres")
 REDIS_URL = os.environ.get("BIZZLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("BIZZLY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def redis_url_in_use() -> str:
+    """The Redis the test session uses: ``REDIS_URL`` above is the configured one, read when this module is
+    imported (before the session starts); if it did not answer, ``pytest_configure`` started a private one
+    and put its URL in ``BIZZLY_TEST_REDIS_URL``. Test modules call this when they are imported."""
+    return os.environ.get("BIZZLY_TEST_REDIS_URL", REDIS_URL)
+
+
 SERVER_USER = "postgres"
 
 

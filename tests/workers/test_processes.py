@@ -20,9 +20,12 @@ import pytest
 from bizzly.db.engine import Database
 from bizzly.outbox import OutboxStatus
 from tests.conftest import process_env
-from tests.support.services import AMQP_URL, REDIS_URL, clear_redis_namespace, url_reachable
+from tests.support.services import AMQP_URL, clear_redis_namespace, redis_url_in_use, url_reachable
 from tests.workers.conftest import add_row, count_effects, get_row, wait_until
 from tests.workers.kill_handlers import KILL_TOPIC
+
+# The Redis this session uses (a private one where the configured one does not answer).
+REDIS_URL = redis_url_in_use()
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 5

@@ -29,7 +29,10 @@ from tests.integrations.whatsapp.conftest import APP_SECRET, Business, business,
 from tests.support.customers import create_customer
 from tests.support.graphql import GraphQLClient
 from tests.support.scheduling import create_service, set_hours
-from tests.support.services import REDIS_URL, clear_redis_namespace
+from tests.support.services import clear_redis_namespace, redis_url_in_use
+
+# The Redis this session uses (a private one where the configured one does not answer).
+REDIS_URL = redis_url_in_use()
 
 ROOT = Path(__file__).resolve().parents[3]
 # The hung model's timeout: today's code holds a transaction (SQLite: the write lock) and a worker that
