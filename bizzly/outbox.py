@@ -20,7 +20,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text, TextClause, UniqueConstraint, insert, text
+from sqlalchemy import (
+    Index,
+    Integer,
+    String,
+    Text,
+    TextClause,
+    UniqueConstraint,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -164,6 +175,31 @@ async def add_outbox_once(
     insert_ = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     stmt = insert_(OutboxRow).values(values).on_conflict_do_nothing().returning(OutboxRow.id)
     return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def wake_earliest_parked(session: AsyncSession, *, topic: str) -> None:
+    """The tenant's longest-parked pending row of ``topic`` (one set to run later by ``RetryLater``) is due
+    now: one row, for one freed resource (a model slot)."""
+    tenant_id = session_tenant(session.sync_session)
+    now = clock.now()
+    parked = (
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.tenant_id == tenant_id,
+            OutboxRow.topic == topic,
+            OutboxRow.status == OutboxStatus.PENDING,
+            OutboxRow.available_at > now,
+        )
+        .order_by(OutboxRow.available_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.tenant_id == tenant_id, OutboxRow.id == parked)
+        .values(available_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -15,13 +15,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bizzly import clock
 from bizzly.crypto import KeyRing
-from bizzly.db.tenancy import session_tenant
-from bizzly.outbox import InboxEvent, OutboxRow, OutboxStatus, PermanentFailure, RetryLater, add_outbox
+from bizzly.outbox import (
+    InboxEvent,
+    OutboxRow,
+    PermanentFailure,
+    RetryLater,
+    add_outbox,
+    wake_earliest_parked,
+)
 from bizzly.ports import LanguageModel
 from bizzly.settings import Settings
 from bizzly.tasks import TaskContext, WorkContext, inbox_handler, outbox_handler
@@ -188,31 +193,6 @@ def _waited(data: dict[str, Any]) -> float:
     return (clock.now() - _queued_at(data)).total_seconds()
 
 
-async def _wake_next_waiting(session: AsyncSession) -> None:
-    """A model slot of this tenant is free again: the longest-waiting model turn (parked by a busy
-    ``RetryLater``) runs now instead of at the end of its wait. One row: one slot came free."""
-    tenant_id = session_tenant(session.sync_session)
-    now = clock.now()
-    waiting = (
-        select(OutboxRow.id)
-        .where(
-            OutboxRow.tenant_id == tenant_id,
-            OutboxRow.topic == MODEL_TURN_TOPIC,
-            OutboxRow.status == OutboxStatus.PENDING,
-            OutboxRow.available_at > now,
-        )
-        .order_by(OutboxRow.available_at)
-        .limit(1)
-        .scalar_subquery()
-    )
-    await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.tenant_id == tenant_id, OutboxRow.id == waiting)
-        .values(available_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
 @outbox_handler(MODEL_TURN_TOPIC, prepare=_ask_the_model)
 async def model_turn(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> None:
     """The message's turn again, in this row's transaction, with the model's answer (``ctx.prepared``)."""
@@ -223,7 +203,8 @@ async def model_turn(ctx: TaskContext, row: OutboxRow, data: dict[str, Any]) -> 
         wait = timedelta(seconds=ctx.settings.assistant_model_timeout_seconds)
         at = max(_queued_at(data) + wait, clock.now() + MODEL_BUSY_RETRY)
         raise RetryLater(at, "waiting for a free slot of the business's model")
-    await _wake_next_waiting(ctx.session)
+    # A model slot of this tenant is free again: the longest-waiting model turn runs now.
+    await wake_earliest_parked(ctx.session, topic=MODEL_TURN_TOPIC)
     question = ModelQuestion.from_json(data.get("question"))
     try:
         message_id = uuid.UUID(str(data["message_id"]))
